@@ -1,0 +1,207 @@
+"""The ``safetensors-conformance`` command line.
+
+``main(argv)`` returns the exit status and writes only to the streams it is given, so tests call
+it directly; ``entry()`` is the console script. Heavy imports stay inside the subcommands so that
+``validate`` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
+
+from . import __version__
+from .format.reader import Report, check
+
+if TYPE_CHECKING:
+    from .format.violations import Violation
+    from .spec import Requirement
+
+EXIT_OK = 0
+EXIT_NONCONFORMING = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="safetensors-conformance",
+        description="The safetensors specification, its reference reader, and a conformance kit.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check files against the spec",
+        description="Check safetensors files against every requirement of the spec. Directories are "
+        "searched for *.safetensors files. Exit status: 0 when every file conforms, 1 when any does "
+        "not, 2 on usage or I/O errors. SHOULD-level findings are warnings and do not change it.",
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a directory to search")
+    validate.add_argument("--json", action="store_true", help="print one JSON report for all files")
+
+    cite = commands.add_parser("cite", help="print a requirement's text and link", description="Print requirements.")
+    cite.add_argument("ids", nargs="+", metavar="ID", help="a requirement ID, such as BUFFER-NO-OVERLAP")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:  # argparse reports usage errors by exiting
+        return EXIT_USAGE if exit_request.code else EXIT_OK
+    try:
+        if args.command == "validate":
+            return run_validate(args.paths, as_json=args.json, out=out, err=err)
+        if args.command == "cite":
+            return run_cite(args.ids, out=out)
+    except UsageError as error:
+        print(f"safetensors-conformance: error: {error}", file=err)
+        return EXIT_USAGE
+    raise AssertionError(f"unhandled command {args.command!r}")
+
+
+def entry() -> NoReturn:
+    """Console script: no cyclic garbage collection (the decoded headers hold no cycles, and walking
+    them costs more than checking them), and no tear-down of what is left at exit."""
+    gc.disable()
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+# --- validate -------------------------------------------------------------------------------------
+
+
+def _expand(paths: Sequence[str]) -> Iterator[tuple[str, str | None, str | None]]:
+    """Each input as (display path, file, problem); directories expand to their .safetensors files."""
+    for raw in paths:
+        if os.path.isdir(raw):
+            found = sorted(
+                os.path.join(folder, name)
+                for folder, _, names in os.walk(raw)
+                for name in names
+                if name.endswith(".safetensors") and os.path.isfile(os.path.join(folder, name))
+            )
+            if not found:
+                yield raw, None, "no *.safetensors files in this directory"
+            for file in found:
+                yield file, file, None
+        else:
+            yield raw, raw, None
+
+
+def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
+    results: list[dict[str, object]] = []
+    io_error = nonconforming = False
+    for shown, path, problem in _expand(paths):
+        report: Report | None = None
+        if problem is None and path is not None:
+            try:
+                report = check(path, keep_tensors=False)
+            except OSError as error:
+                problem = error.strerror or str(error)
+        result: dict[str, object]
+        if report is None:
+            io_error = True
+            result = {"path": shown, "valid": None, "error": problem, "violations": [], "warnings": []}
+            if not as_json:
+                print(f"ERROR {shown}: {problem}", file=err)
+        else:
+            nonconforming |= not report.conforms
+            result = _report_json(shown, report)
+            if not as_json:
+                _print_report(shown, report, out)
+        results.append(result)
+    if as_json:
+        json.dump(results, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    else:
+        conforming = sum(1 for r in results if r["valid"] is True)
+        print(f"{len(results)} file(s): {conforming} conform, {len(results) - conforming} do not", file=out)
+    if io_error:
+        return EXIT_USAGE
+    return EXIT_NONCONFORMING if nonconforming else EXIT_OK
+
+
+def _report_json(path: str, report: Report) -> dict[str, object]:
+    return {
+        "path": path,
+        "valid": report.conforms,
+        "violations": [v.to_json() for v in report.violations],
+        "warnings": [w.to_json() for w in report.warnings],
+        "unreported_violations": report.unreported_violations,
+        "unreported_warnings": report.unreported_warnings,
+    }
+
+
+def _print_report(path: str, report: Report, out: TextIO) -> None:
+    from .spec import load_index  # only a report with findings needs the spec index
+
+    index = load_index() if report.violations or report.warnings else {}
+    header = report.header
+    detail = f" ({len(header)} tensors)" if header is not None else ""
+    print(f"{'PASS' if report.conforms else 'FAIL'}  {path}{detail}", file=out)
+    for kind, findings, unreported in (
+        ("error", report.violations, report.unreported_violations),
+        ("warning", report.warnings, report.unreported_warnings),
+    ):
+        for finding in findings:
+            print(f"  {kind:7} {_describe(finding)}", file=out)
+            requirement = index.get(finding.requirement.value)
+            if requirement is not None:
+                print(f"          {requirement.url}", file=out)
+        if unreported:
+            print(f"  {kind:7} ... and {unreported} more {kind}s not shown", file=out)
+
+
+def _describe(violation: Violation) -> str:
+    where = []
+    if violation.offset is not None:
+        where.append(f"offset {violation.offset}")
+    if violation.pointer is not None:
+        where.append(violation.pointer or "header root")
+    location = f" at {', '.join(where)}" if where else ""
+    return f"{violation.requirement.value}{location}: {violation.message}"
+
+
+# --- cite -----------------------------------------------------------------------------------------
+
+
+def run_cite(ids: Sequence[str], *, out: TextIO) -> int:
+    import difflib
+
+    from .spec import load_index, lookup, requirement_text
+
+    found: list[Requirement] = []
+    for requirement_id in ids:
+        requirement = lookup(requirement_id)
+        if requirement is None:
+            close = difflib.get_close_matches(requirement_id.upper(), list(load_index()), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UsageError(f"unknown requirement {requirement_id!r}{hint}")
+        found.append(requirement)
+    for number, requirement in enumerate(found):
+        if number:
+            print(file=out)
+        print(
+            f"{requirement.id} — {requirement.scope} requirement, {requirement.level} (§{requirement.section})",
+            file=out,
+        )
+        print(requirement.url, file=out)
+        print(file=out)
+        print(requirement_text(requirement), file=out)
+    return EXIT_OK

@@ -1,0 +1,643 @@
+"""Checks on a decoded header: structure, sizes and buffer coverage (``spec/safetensors.md`` §5-§9).
+
+Each requirement is one small function named after it. A fast loop accepts the common case (an
+entry that is exactly right) without calling them; any entry it does not accept goes through
+the named checks, which say what is wrong. A property test keeps the two in agreement.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from operator import itemgetter
+from typing import Any, Final, NamedTuple, cast
+
+from .dtypes import BITS, DTYPES
+from .jsontext import NumberToken, Path
+from .limits import CONFORMING_DEPTH, MAX_REPORTED_VIOLATIONS, U64_MAX
+from .requirements import SHOULD_LEVEL, Req
+
+METADATA_KEY: Final = "__metadata__"
+#: A decoded JSON object: its members as (name, value) pairs, duplicates kept.
+_Pairs = tuple[tuple[str, Any], ...]
+_FIELDS: Final = ("dtype", "shape", "data_offsets")
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+#: Byte alignment that DATA-ALIGNED asks of a tensor's data (packed sub-byte types: none).
+_ALIGN: Final = {name: max(dtype.element_bytes, 1) for name, dtype in DTYPES.items()}
+
+
+class TensorInfo(NamedTuple):
+    """A tensor entry of a conforming header; ``begin`` and ``end`` are ``data_offsets``."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.end - self.begin
+
+    @property
+    def data_offsets(self) -> tuple[int, int]:
+        return (self.begin, self.end)
+
+
+class Header:
+    """What a conforming header says. Tensor infos are built on first use, in buffer order."""
+
+    __slots__ = ("_count", "_root", "_tensors", "buffer_length", "data_start", "length", "metadata")
+
+    def __init__(
+        self,
+        length: int,
+        buffer_length: int,
+        metadata: dict[str, str] | None,
+        root: tuple[tuple[str, object], ...] | None,
+        count: int,
+    ) -> None:
+        self.length = length
+        self.data_start = 8 + length
+        self.buffer_length = buffer_length
+        self.metadata = metadata
+        self._root = root
+        self._count = count
+        self._tensors: dict[str, TensorInfo] | None = None
+
+    @property
+    def tensors(self) -> dict[str, TensorInfo]:
+        if self._root is None:
+            raise ValueError("this header was checked without keeping its tensor entries")
+        if self._tensors is None:
+            infos = []
+            for name, entry in self._root:
+                if name == METADATA_KEY:
+                    continue
+                if type(entry) is ExactEntry:
+                    infos.append(TensorInfo(name, entry.dtype, tuple(entry.shape), entry.begin, entry.end))
+                else:
+                    fields: dict[str, Any] = dict(cast("_Pairs", entry))
+                    begin, end = fields["data_offsets"]
+                    infos.append(TensorInfo(name, fields["dtype"], tuple(fields["shape"]), begin, end))
+            infos.sort(key=lambda info: (info.begin, info.end))
+            self._tensors = {info.name: info for info in infos}
+        return self._tensors
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __repr__(self) -> str:
+        return f"Header(length={self.length}, tensors={len(self)}, metadata={self.metadata!r})"
+
+
+# --- Findings -------------------------------------------------------------------------------------
+
+
+class Finding(NamedTuple):
+    """A violation before it is located: header findings carry a path, buffer findings an offset."""
+
+    requirement: Req
+    message: str
+    path: Path | None = None
+    key: bool = False
+    offset: int | None = None
+
+
+class Sink:
+    """Collects findings up to the report limit and counts the rest."""
+
+    def __init__(self) -> None:
+        self.errors: list[Finding] = []
+        self.warnings: list[Finding] = []
+        self.unreported_errors = 0
+        self.unreported_warnings = 0
+
+    def add(
+        self, requirement: Req, message: str, path: Path | None = None, *, key: bool = False, offset: int | None = None
+    ) -> None:
+        if requirement in SHOULD_LEVEL:
+            if len(self.warnings) < MAX_REPORTED_VIOLATIONS:
+                self.warnings.append(Finding(requirement, message, path, key, offset))
+            else:
+                self.unreported_warnings += 1
+        elif len(self.errors) < MAX_REPORTED_VIOLATIONS:
+            self.errors.append(Finding(requirement, message, path, key, offset))
+        else:
+            self.unreported_errors += 1
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors) or self.unreported_errors > 0
+
+
+def describe(value: object) -> str:
+    """How a decoded JSON value reads in a message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return f"the string {_short(value)!r}"
+    if type(value) is tuple or type(value) is ExactEntry:
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, NumberToken):
+        return f"the number {_short(value.text)}"
+    return f"the number {_short(str(value))}"
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- The named checks -----------------------------------------------------------------------------
+
+
+def check_root_object(root: object, sink: Sink) -> bool:
+    """HEADER-ROOT-OBJECT: the header's JSON value is an object."""
+    if type(root) is tuple:
+        return True
+    sink.add(Req.HEADER_ROOT_OBJECT, f"the header must be a JSON object, found {describe(root)}", ())
+    return False
+
+
+def check_metadata(value: object, path: Path, sink: Sink) -> dict[str, str] | None:
+    """META-OBJECT, META-STRING-VALUES, META-UNIQUE-KEYS."""
+    if type(value) is not tuple:
+        detail = " (readers may treat it as absent: flag metadata-null)" if value is None else ""
+        sink.add(Req.META_OBJECT, f"__metadata__ must be an object, found {describe(value)}{detail}", path)
+        return None
+    result: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for key, item in value:
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        member: Path = (*path, (key, occurrence))
+        if occurrence:
+            sink.add(Req.META_UNIQUE_KEYS, f"metadata key {_short(key)!r} appears more than once", member, key=True)
+        if type(item) is not str:
+            sink.add(Req.META_STRING_VALUES, f"metadata value must be a string, found {describe(item)}", member)
+        elif not occurrence:
+            result[key] = item
+    return result
+
+
+def check_entry_object(value: object, path: Path, sink: Sink) -> bool:
+    """ENTRY-OBJECT: every root member other than __metadata__ is a tensor entry object."""
+    if type(value) is tuple:
+        return True
+    sink.add(Req.ENTRY_OBJECT, f"a tensor entry must be an object, found {describe(value)}", path)
+    return False
+
+
+def check_entry_fields(entry: tuple[tuple[str, object], ...], path: Path, sink: Sink) -> dict[str, object]:
+    """ENTRY-FIELDS-REQUIRED and ENTRY-FIELDS-KNOWN; returns the last value of each known field."""
+    seen: dict[str, int] = {}
+    fields: dict[str, object] = {}
+    for name, value in entry:
+        occurrence = seen.get(name, 0)
+        seen[name] = occurrence + 1
+        member: Path = (*path, (name, occurrence))
+        if name in _FIELDS:
+            if occurrence:
+                sink.add(Req.ENTRY_FIELDS_REQUIRED, f"field {name!r} appears more than once", member, key=True)
+            fields[name] = value
+        elif not occurrence:
+            sink.add(
+                Req.ENTRY_FIELDS_KNOWN,
+                f"unknown field {_short(name)!r} in a tensor entry (readers may ignore it: flag entry-unknown-fields)",
+                member,
+                key=True,
+            )
+    missing = [name for name in _FIELDS if name not in fields]
+    if missing:
+        sink.add(Req.ENTRY_FIELDS_REQUIRED, f"tensor entry lacks {', '.join(map(repr, missing))}", path)
+    return fields
+
+
+def _field_path(path: Path, entry: tuple[tuple[str, object], ...], field: str) -> Path:
+    """Path of the last occurrence of ``field`` (the one whose value is checked)."""
+    occurrence = sum(1 for name, _ in entry if name == field) - 1
+    return (*path, (field, occurrence))
+
+
+def check_dtype(value: object, path: Path, sink: Sink) -> int | None:
+    """DTYPE-KNOWN: the dtype is a name from the dtype table, matched exactly."""
+    if type(value) is str and value in BITS:
+        return BITS[value]
+    if type(value) is str:
+        hint = next((name for name in BITS if name.lower() == value.lower()), None)
+        detail = f" (names are case-sensitive: {hint!r})" if hint else ""
+        sink.add(Req.DTYPE_KNOWN, f"unknown dtype {_short(value)!r}{detail}", path)
+    else:
+        sink.add(Req.DTYPE_KNOWN, f"dtype must be a string, found {describe(value)}", path)
+    return None
+
+
+def check_number(value: object, path: Path, container: Req, what: str, sink: Sink) -> int | None:
+    """NUMBER-FORM and NUMBER-RANGE for one element of shape or data_offsets.
+
+    A value that is not a number at all breaks ``container`` (SHAPE-ARRAY or OFFSETS-PAIR).
+    """
+    if type(value) is int:
+        if value < 0:
+            sink.add(Req.NUMBER_FORM, f"{what} {value} is negative: it must be an unsigned integer", path)
+            return None
+        if value > U64_MAX:
+            sink.add(Req.NUMBER_RANGE, f"{what} {_short(str(value))} exceeds 2^64-1", path)
+            return None
+        return value
+    if isinstance(value, NumberToken):
+        if value.text.startswith("-"):
+            sink.add(Req.NUMBER_FORM, f"{what} {_short(value.text)} has a minus sign", path)
+        elif value.is_integer_syntax:
+            sink.add(Req.NUMBER_RANGE, f"{what} with {len(value.text)} digits exceeds 2^64-1", path)
+        else:
+            sink.add(Req.NUMBER_FORM, f"{what} {_short(value.text)} has a fraction or exponent", path)
+        return None
+    sink.add(container, f"{what} must be a number, found {describe(value)}", path)
+    return None
+
+
+def check_shape(value: object, path: Path, sink: Sink) -> list[int] | None:
+    """SHAPE-ARRAY (plus NUMBER-FORM and NUMBER-RANGE for each dimension)."""
+    if type(value) is not list:
+        sink.add(Req.SHAPE_ARRAY, f"shape must be an array, found {describe(value)}", path)
+        return None
+    dims = [check_number(dim, (*path, i), Req.SHAPE_ARRAY, "dimension", sink) for i, dim in enumerate(value)]
+    return None if None in dims else dims  # type: ignore[return-value]
+
+
+def check_offsets(value: object, path: Path, sink: Sink) -> tuple[int, int] | None:
+    """OFFSETS-PAIR and OFFSETS-ORDER (plus NUMBER-FORM and NUMBER-RANGE for each offset)."""
+    if type(value) is not list or len(value) != 2:
+        found = f"an array of {len(value)}" if type(value) is list else describe(value)
+        sink.add(Req.OFFSETS_PAIR, f"data_offsets must be an array of two numbers, found {found}", path)
+        return None
+    begin = check_number(value[0], (*path, 0), Req.OFFSETS_PAIR, "offset", sink)
+    end = check_number(value[1], (*path, 1), Req.OFFSETS_PAIR, "offset", sink)
+    if begin is None or end is None:
+        return None
+    if begin > end:
+        sink.add(Req.OFFSETS_ORDER, f"data_offsets [{begin}, {end}] end before they begin", path)
+        return None
+    return begin, end
+
+
+def check_size(
+    dtype: str, bits: int, shape: list[int], offsets: tuple[int, int] | None, *, paths: tuple[Path, Path], sink: Sink
+) -> bool:
+    """SIZE-LIMIT, SIZE-WHOLE-BYTES and SIZE-MATCH; True when the size is right."""
+    shape_path, offsets_path = paths
+    nonzero = bits
+    for dim in shape:
+        nonzero *= dim or 1
+    if nonzero > U64_MAX:
+        sink.add(Req.SIZE_LIMIT, f"shape {shape} of {dtype} takes more than 2^64-1 bits", shape_path)
+        return False
+    total_bits = 0 if 0 in shape else nonzero
+    if total_bits % 8:
+        count = total_bits // bits
+        sink.add(Req.SIZE_WHOLE_BYTES, f"{count} {dtype} elements take {total_bits} bits, not whole bytes", shape_path)
+        return False
+    if offsets is not None and offsets[1] - offsets[0] != total_bits // 8:
+        sink.add(
+            Req.SIZE_MATCH,
+            f"shape {shape} of {dtype} takes {total_bits // 8} bytes, "
+            f"but data_offsets [{offsets[0]}, {offsets[1]}] span {offsets[1] - offsets[0]}",
+            offsets_path,
+        )
+        return False
+    return True
+
+
+def check_name(name: str, path: Path, sink: Sink) -> None:
+    """NAME-PORTABLE (SHOULD): names are not empty and hold no control characters."""
+    if not name:
+        sink.add(Req.NAME_PORTABLE, "tensor name is empty", path, key=True)
+        return
+    control = _CONTROL.search(name)
+    if control:
+        sink.add(
+            Req.NAME_PORTABLE, f"tensor name contains control character U+{ord(control.group()):04X}", path, key=True
+        )
+
+
+def check_strings(root: object, sink: Sink) -> None:
+    """HEADER-STRINGS: no string (name or value) holds an unpaired surrogate."""
+    stack: list[tuple[object, Path]] = [(root, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _has_surrogate(value):
+                sink.add(Req.HEADER_STRINGS, "string holds an unpaired surrogate escape", path)
+        elif type(value) is tuple:
+            seen: dict[str, int] = {}
+            for name, item in value:
+                occurrence = seen.get(name, 0)
+                seen[name] = occurrence + 1
+                member: Path = (*path, (name, occurrence))
+                if _has_surrogate(name):
+                    sink.add(Req.HEADER_STRINGS, "member name holds an unpaired surrogate escape", member, key=True)
+                stack.append((item, member))
+        elif isinstance(value, list):
+            stack.extend((item, (*path, i)) for i, item in enumerate(value))
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+# --- Driver ---------------------------------------------------------------------------------------
+
+
+class _Range(NamedTuple):
+    name: str
+    path: Path
+    begin: int
+    end: int
+
+
+def check_header_value(
+    root: object, length: int, buffer_length: int, sink: Sink, *, surrogates: bool, escapes: bool, keep: bool = True
+) -> Header | None:
+    """Run every structure, size and buffer check on a decoded header.
+
+    ``surrogates`` and ``escapes`` say whether the header text holds ``\\u`` surrogate escapes or
+    any escape at all (or a DEL), which the string checks need to look for; without them the
+    checks are known to pass and are skipped. Returns the header when no MUST-level requirement
+    is broken.
+    """
+    if type(root) is ExactEntry:
+        root = root.pairs()
+    if surrogates:
+        check_strings(root, sink)
+    if not check_root_object(root, sink):
+        return None
+    assert type(root) is tuple
+    data_start = 8 + length
+    names = set(map(itemgetter(0), root))
+    if len(names) == len(root):
+        metadata = _fast_pass(root, data_start, buffer_length, sink)
+    else:
+        metadata = _slow_pass(root, data_start, buffer_length, sink)
+    if "" in names or escapes:
+        for name in names:
+            if name != METADATA_KEY:
+                check_name(name, ((name, 0),), sink)
+    if sink.failed:
+        return None
+    return Header(length, buffer_length, metadata, root if keep else None, len(root) - (metadata is not None))
+
+
+class ExactEntry:
+    """A tensor entry object that is exactly right on its own, as the decoder hands it over.
+
+    :func:`reduce_object` builds one instead of a tuple of pairs for the common case, so a large
+    conforming header is checked while it is decoded and kept small. It accepts nothing the named
+    checks reject (a property test holds it to that); anything else stays a tuple and goes to them.
+    Zero-size tensors go to them too (SIZE-LIMIT ignores their zero dimensions).
+    """
+
+    __slots__ = ("begin", "dtype", "end", "shape")
+
+    def __init__(self, dtype: str, shape: list[int], begin: int, end: int) -> None:
+        self.dtype = dtype
+        self.shape = shape
+        self.begin = begin
+        self.end = end
+
+    def pairs(self) -> _Pairs:
+        """The object as the plain decoder would give it (fields in canonical order)."""
+        return (("dtype", self.dtype), ("shape", self.shape), ("data_offsets", [self.begin, self.end]))
+
+
+def reduce_object(
+    pairs: list[tuple[str, Any]], bits_of: dict[str, int] = BITS, limit: int = U64_MAX, exact: type = ExactEntry
+) -> object:
+    """``object_pairs_hook`` of the decoder: an :class:`ExactEntry` when the object is one, else a tuple."""
+    if len(pairs) == 3:
+        (key0, dtype), (key1, shape), (key2, offsets) = pairs
+        if key0 != "dtype" or key1 != "shape" or key2 != "data_offsets":
+            fields = dict(pairs)
+            if len(fields) != 3 or "dtype" not in fields or "shape" not in fields or "data_offsets" not in fields:
+                return tuple(pairs)
+            dtype, shape, offsets = fields["dtype"], fields["shape"], fields["data_offsets"]
+        if type(dtype) is str and type(shape) is list and type(offsets) is list and len(offsets) == 2:
+            bits = bits_of.get(dtype)
+            begin, end = offsets
+            if bits is not None and type(begin) is int and type(end) is int and 0 <= begin <= end <= limit:
+                size = bits
+                for dim in shape:
+                    if type(dim) is not int or dim <= 0:
+                        return tuple(pairs)
+                    size *= dim
+                if size <= limit and not size & 7 and size >> 3 == end - begin:
+                    return exact(dtype, shape, begin, end)
+    return tuple(pairs)
+
+
+def restore_objects(value: object, depth: int = CONFORMING_DEPTH) -> object:
+    """``value`` with each :class:`ExactEntry` down to ``depth`` levels turned back into a tuple of pairs.
+
+    Only root members are read as tensor entries; anywhere else (the root itself, metadata, inside
+    arrays or unknown fields) an exact-looking object is an ordinary object again. The checks never
+    look deeper than a conforming header goes, so neither does this (nor does it recurse far).
+    """
+    if type(value) is ExactEntry:
+        return value.pairs()
+    if depth <= 1:
+        return value
+    if type(value) is tuple:
+        return tuple((name, restore_objects(item, depth - 1)) for name, item in value)
+    if type(value) is list:
+        return [restore_objects(item, depth - 1) for item in value]
+    return value
+
+
+def _fast_pass(
+    root: tuple[tuple[str, object], ...], data_start: int, buffer_length: int, sink: Sink
+) -> dict[str, str] | None:
+    """One loop over names known to be unique; entries that are exactly right never leave it.
+
+    When those entries also come in buffer order, starting at 0, their coverage is proven by the
+    loop itself and only the end of the buffer is left to check.
+    """
+    align_of = _ALIGN
+    slow: list[tuple[str, object]] = []
+    metadata = None
+    chained = True
+    chain_end = 0
+    exact_type = ExactEntry
+    for item in root:
+        name, entry = item
+        if type(entry) is not exact_type:
+            if name == METADATA_KEY:
+                metadata = check_metadata(restore_objects(entry), ((name, 0),), sink)
+            else:
+                slow.append(item)
+            continue
+        if name == METADATA_KEY:
+            metadata = check_metadata(entry.pairs(), ((name, 0),), sink)
+            continue
+        dtype = entry.dtype
+        begin = entry.begin
+        end = entry.end
+        if begin != chain_end:
+            chained = False
+        chain_end = end
+        if (data_start + begin) % align_of[dtype]:
+            _misaligned(name, dtype, data_start + begin, sink)
+    if not slow and chained:
+        if chain_end < buffer_length:
+            _trailing(data_start, chain_end, buffer_length, sink)
+        if chain_end <= buffer_length:
+            return metadata
+    ranges = [
+        _Range(name, ((name, 0), ("data_offsets", 0)), entry.begin, entry.end)
+        for name, entry in root
+        if type(entry) is exact_type and name != METADATA_KEY
+    ]
+    complete = True
+    for name, entry in slow:
+        checked = _check_entry(name, 0, restore_objects(entry), data_start, sink)
+        if checked is None:
+            complete = False
+        else:
+            ranges.append(checked)
+    _check_buffer(ranges, data_start, buffer_length, complete, sink)
+    return metadata
+
+
+def _slow_pass(
+    root: tuple[tuple[str, object], ...], data_start: int, buffer_length: int, sink: Sink
+) -> dict[str, str] | None:
+    """Every entry through the named checks; used when names repeat (HEADER-UNIQUE-NAMES).
+
+    Only the first entry of a repeated name takes part in the buffer checks, and gaps are not
+    judged: which entry a reader keeps decides what the buffer holds.
+    """
+    seen: dict[str, int] = {}
+    metadata = None
+    ranges: list[_Range] = []
+    for name, entry in root:
+        occurrence = seen.get(name, 0)
+        seen[name] = occurrence + 1
+        path: Path = ((name, occurrence),)
+        if occurrence:
+            sink.add(Req.HEADER_UNIQUE_NAMES, f"name {_short(name)!r} appears more than once", path, key=True)
+        entry = restore_objects(entry)
+        if name == METADATA_KEY:
+            checked_metadata = check_metadata(entry, path, sink)
+            if not occurrence:
+                metadata = checked_metadata
+            continue
+        checked = _check_entry(name, occurrence, entry, data_start, sink)
+        if checked is not None and not occurrence:
+            ranges.append(checked)
+    _check_buffer(ranges, data_start, buffer_length, False, sink)
+    return metadata
+
+
+def _check_entry(name: str, occurrence: int, entry: object, data_start: int, sink: Sink) -> _Range | None:
+    """The named checks for one tensor entry; returns its byte range when that is well-formed."""
+    path: Path = ((name, occurrence),)
+    if not check_entry_object(entry, path, sink):
+        return None
+    assert type(entry) is tuple
+    fields = check_entry_fields(entry, path, sink)
+    bits = shape = offsets = None
+    if "dtype" in fields:
+        bits = check_dtype(fields["dtype"], _field_path(path, entry, "dtype"), sink)
+    shape_path = _field_path(path, entry, "shape")
+    offsets_path = _field_path(path, entry, "data_offsets")
+    if "shape" in fields:
+        shape = check_shape(fields["shape"], shape_path, sink)
+    if "data_offsets" in fields:
+        offsets = check_offsets(fields["data_offsets"], offsets_path, sink)
+    if bits is not None and shape is not None:
+        dtype = fields["dtype"]
+        assert isinstance(dtype, str)
+        sized = check_size(dtype, bits, shape, offsets, paths=(shape_path, offsets_path), sink=sink)
+        if offsets is not None and sized and offsets[1] > offsets[0] and (data_start + offsets[0]) % _ALIGN[dtype]:
+            _misaligned(name, dtype, data_start + offsets[0], sink)
+    if offsets is None:
+        return None
+    return _Range(name, offsets_path, offsets[0], offsets[1])
+
+
+def _misaligned(name: str, dtype: str, position: int, sink: Sink) -> None:
+    sink.add(
+        Req.DATA_ALIGNED,
+        f"tensor {_short(name)!r} ({dtype}) starts at file offset {position}, not a multiple of {_ALIGN[dtype]}",
+        ((name, 0), ("data_offsets", 0)),
+        offset=position,
+    )
+
+
+def _trailing(data_start: int, chain_end: int, buffer_length: int, sink: Sink) -> None:
+    """BUFFER-NO-TRAILING: the buffer ends where the last tensor ends."""
+    extra = buffer_length - chain_end
+    sink.add(
+        Req.BUFFER_NO_TRAILING,
+        f"{extra} bytes after the last tensor (buffer offset {chain_end}) belong to no tensor",
+        offset=data_start + chain_end,
+    )
+
+
+def _check_buffer(ranges: list[_Range], data_start: int, buffer_length: int, complete: bool, sink: Sink) -> None:
+    """BUFFER-BOUNDS, BUFFER-NO-OVERLAP, BUFFER-NO-GAP and BUFFER-NO-TRAILING.
+
+    Gaps and trailing bytes are only judged when every entry's range is known (``complete``):
+    otherwise the entry whose range is unknown may be the one that covers them.
+    """
+    inside: list[_Range] = []
+    for item in ranges:
+        if item.end > buffer_length:
+            sink.add(
+                Req.BUFFER_BOUNDS,
+                f"tensor {_short(item.name)!r} ends at buffer offset {item.end}, "
+                f"past the end of the {buffer_length}-byte buffer",
+                item.path,
+                offset=data_start + min(item.begin, buffer_length),
+            )
+        else:
+            inside.append(item)
+    inside.sort(key=lambda r: (r.begin, r.end))
+    covered = 0
+    last = None
+    for item in inside:
+        if item.begin < covered:
+            assert last is not None
+            sink.add(
+                Req.BUFFER_NO_OVERLAP,
+                f"tensor {_short(item.name)!r} (buffer bytes {item.begin}..{item.end}) overlaps "
+                f"tensor {_short(last.name)!r} (buffer bytes {last.begin}..{last.end})",
+                item.path,
+                offset=data_start + item.begin,
+            )
+        elif item.begin > covered and complete:
+            sink.add(
+                Req.BUFFER_NO_GAP,
+                f"buffer bytes {covered}..{item.begin} before tensor {_short(item.name)!r} belong to no tensor",
+                item.path,
+                offset=data_start + covered,
+            )
+        if item.end >= covered:
+            covered = item.end
+            last = item
+    if complete and len(inside) == len(ranges) and covered < buffer_length:
+        _trailing(data_start, covered, buffer_length, sink)
+
+
+def iter_paths(findings: list[Finding]) -> Iterator[tuple[Path, bool]]:
+    """The header locations that a list of findings needs offsets for."""
+    for finding in findings:
+        if finding.offset is None and finding.path is not None:
+            yield finding.path, finding.key

@@ -1,0 +1,342 @@
+"""The strict reference reader: ``spec/safetensors.md`` checked on real files.
+
+It reads the 8-byte length, checks it against the real file size, then reads the header and
+nothing else; tensor bytes are read on request, after the whole header has been validated. Memory
+use is bounded by the header, so files larger than memory validate like any other.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from types import TracebackType
+from typing import BinaryIO, NamedTuple
+
+from .header import Finding, Header, Sink, TensorInfo, check_header_value, reduce_object
+from .jsontext import JsonSyntaxError, byte_offsets, decode, locate, pointer, skip_whitespace
+from .limits import HEADER_ALIGNMENT, LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH
+from .requirements import Req
+from .violations import FormatError, Violation
+
+#: A path names a file; bytes-like objects are file contents; a binary file object is read as is.
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
+
+
+class Report(NamedTuple):
+    """Everything the reader found in one file."""
+
+    violations: tuple[Violation, ...]
+    warnings: tuple[Violation, ...]
+    unreported_violations: int
+    unreported_warnings: int
+    header: Header | None
+    file_size: int
+
+    @property
+    def conforms(self) -> bool:
+        """True when no MUST-level requirement is broken (warnings do not count)."""
+        return not self.violations and not self.unreported_violations
+
+    def raise_for_violations(self) -> Header:
+        """Return the header of a conforming file, or raise :class:`FormatError`."""
+        if not self.conforms:
+            raise FormatError(self.violations, self.warnings, self.unreported_violations)
+        assert self.header is not None
+        return self.header
+
+
+def check(source: Source, *, keep_tensors: bool = True) -> Report:
+    """Check a file against every requirement the reader can see; never raises on bad content.
+
+    ``OSError`` is raised when the file cannot be read at all. With ``keep_tensors`` false the
+    report's header lists no tensors, which saves time and memory when only the verdict matters.
+    """
+    with _open(source) as handle:
+        size = _file_size(handle)
+        sink = Sink()
+        header = _check_file(handle, size, sink, keep=keep_tensors)
+    return _report(sink, header, size)
+
+
+def iter_violations(source: Source) -> Iterator[Violation]:
+    """Every violation of a file, MUST and SHOULD level, in file order."""
+    report = check(source)
+    yield from sorted(report.violations + report.warnings, key=_order)
+
+
+def validate(source: Source) -> Header:
+    """Return the header of a conforming file; raise :class:`FormatError` listing what is wrong."""
+    return check(source).raise_for_violations()
+
+
+def check_header_bytes(header: bytes, file_size: int) -> Report:
+    """Check a header given as bytes, for a file of ``file_size`` bytes (prefix included)."""
+    sink = Sink()
+    parsed = _check_text(_decode_utf8(bytes(header), sink), len(header), file_size, sink)
+    return _report(sink, parsed, file_size)
+
+
+# --- Reading --------------------------------------------------------------------------------------
+
+
+def _open(source: Source) -> AbstractContextManager[BinaryIO]:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, (str, os.PathLike)):
+        return open(source, "rb")  # noqa: PTH123 - pathlib costs start-up time; returned as the context
+    return nullcontext(source)
+
+
+def _file_size(handle: BinaryIO) -> int:
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return handle.seek(0, io.SEEK_END)
+
+
+def read_bytes(handle: BinaryIO, offset: int, count: int, what: str) -> bytes:
+    """Read exactly ``count`` bytes at ``offset``; every read of the reader goes through here."""
+    handle.seek(offset)
+    data = handle.read(count)
+    if len(data) != count:
+        raise OSError(f"file ended while reading {what}: got {len(data)} of {count} bytes at offset {offset}")
+    return data
+
+
+def _check_file(handle: BinaryIO, size: int, sink: Sink, *, keep: bool = True) -> Header | None:
+    if size < LENGTH_PREFIX_SIZE:
+        sink.add(Req.LAYOUT_LENGTH_PREFIX, f"file has {size} bytes, fewer than the 8-byte header length", offset=0)
+        return None
+    length = int.from_bytes(read_bytes(handle, 0, LENGTH_PREFIX_SIZE, "the header length"), "little")
+    if length > MAX_HEADER_LENGTH:
+        sink.add(Req.LAYOUT_HEADER_LIMIT, f"header length {length} exceeds {MAX_HEADER_LENGTH:,} bytes", offset=0)
+        return None
+    if LENGTH_PREFIX_SIZE + length > size:
+        sink.add(
+            Req.LAYOUT_HEADER_BOUNDS,
+            f"header length {length} runs past the end of the file "
+            f"({size - LENGTH_PREFIX_SIZE} bytes follow the length)",
+            offset=0,
+        )
+        return None
+    text = _decode_utf8(read_bytes(handle, LENGTH_PREFIX_SIZE, length, "the header"), sink)
+    return _check_text(text, length, size, sink, keep=keep)
+
+
+def _decode_utf8(raw: bytes, sink: Sink) -> str | None:
+    """HEADER-UTF8: the header is well-formed UTF-8."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        sink.add(
+            Req.HEADER_UTF8,
+            f"byte 0x{raw[error.start]:02x} at header offset {error.start} is not UTF-8 ({error.reason})",
+            offset=LENGTH_PREFIX_SIZE + error.start,
+        )
+        return None
+
+
+def _check_text(text: str | None, length: int, size: int, sink: Sink, *, keep: bool = True) -> Header | None:
+    base = LENGTH_PREFIX_SIZE
+    if length % HEADER_ALIGNMENT:
+        sink.add(Req.LAYOUT_HEADER_ALIGN, f"header length {length} is not a multiple of {HEADER_ALIGNMENT}", offset=0)
+    if text is None:
+        return None
+    start = _check_start(text, base, sink)
+    collector_was_enabled = gc.isenabled()
+    gc.disable()  # the decoded tree has no cycles; collecting while building it costs a third of the time
+    try:
+        try:
+            decoded = decode(text, start, reduce_object)
+        except JsonSyntaxError as error:
+            offset = base + byte_offsets(text, [error.position])[0]
+            sink.add(Req.HEADER_JSON, f"the header is not JSON: {error.message}", offset=offset)
+            return None
+        _check_padding(decoded.text, decoded.end, base, sink)
+        text = decoded.text
+        header = check_header_value(
+            decoded.value,
+            length,
+            size - base - length,
+            sink,
+            surrogates="\\ud" in text or "\\uD" in text,
+            escapes="\\" in text or "\x7f" in text,
+            keep=keep,
+        )
+        _locate(sink, decoded.text, start, base)
+        # Without ``keep`` nothing holds the tree any more: free it while the collector is off, so
+        # that switching it back on does not make it walk a million dead objects.
+        del decoded
+    finally:
+        if collector_was_enabled:
+            gc.enable()
+    return header
+
+
+def _check_start(text: str, base: int, sink: Sink) -> int:
+    """HEADER-START: nothing precedes the JSON value. Returns where decoding should begin."""
+    if text[:1] == "{":
+        return 0
+    start = 0
+    if text.startswith("\ufeff"):
+        sink.add(Req.HEADER_START, "the header begins with a UTF-8 byte order mark", offset=base)
+        start = 1
+    after = skip_whitespace(text, start)
+    if after > start:
+        offset = base + byte_offsets(text, [start])[0]
+        sink.add(
+            Req.HEADER_START,
+            f"the header begins with whitespace ({_char(text[start])}) before the JSON value "
+            "(readers may skip it: flag header-leading-whitespace)",
+            offset=offset,
+        )
+    return after
+
+
+def _check_padding(text: str, end: int, base: int, sink: Sink) -> None:
+    """HEADER-PADDING: only spaces (0x20) follow the JSON value."""
+    rest = text[end:]
+    bad = len(rest) - len(rest.lstrip(" "))
+    if bad == len(rest):
+        return
+    offset = base + byte_offsets(text, [end + bad])[0]
+    if not rest[bad:].strip(" \t\n\r"):
+        message = (
+            f"the padding after the JSON value holds {_char(rest[bad])}; only spaces (0x20) may follow it "
+            "(readers may accept JSON whitespace: flag header-trailing-whitespace)"
+        )
+    else:
+        message = f"the header continues after its JSON value with {_char(rest[bad])}; only spaces (0x20) may follow it"
+    sink.add(Req.HEADER_PADDING, message, offset=offset)
+
+
+def _char(char: str) -> str:
+    if char.isprintable() and not char.isspace():
+        return f"{char!r} (U+{ord(char):04X})"
+    return f"U+{ord(char):04X}"
+
+
+def _locate(sink: Sink, text: str, start: int, base: int) -> None:
+    """Give header findings their byte offsets, found by walking the header text once."""
+    pending = [f for f in (*sink.errors, *sink.warnings) if f.offset is None and f.path is not None]
+    if not pending:
+        return
+    values = [f.path for f in pending if f.path is not None and not f.key]
+    keys = [f.path for f in pending if f.path is not None and f.key]
+    found = locate(text, start, values=values, keys=keys)
+
+    def place(finding: Finding) -> Finding:
+        if finding.offset is not None or finding.path is None:
+            return finding
+        position = found.get((finding.path, finding.key))
+        offset = None if position is None else base + position
+        return Finding(finding.requirement, finding.message, finding.path, finding.key, offset)
+
+    sink.errors[:] = map(place, sink.errors)
+    sink.warnings[:] = map(place, sink.warnings)
+
+
+def _report(sink: Sink, header: Header | None, size: int) -> Report:
+    def convert(findings: list[Finding]) -> tuple[Violation, ...]:
+        violations = (
+            Violation(f.requirement, f.message, f.offset, None if f.path is None else pointer(f.path)) for f in findings
+        )
+        return tuple(sorted(violations, key=_order))
+
+    return Report(
+        violations=convert(sink.errors),
+        warnings=convert(sink.warnings),
+        unreported_violations=sink.unreported_errors,
+        unreported_warnings=sink.unreported_warnings,
+        header=header if not sink.failed else None,
+        file_size=size,
+    )
+
+
+def _order(violation: Violation) -> tuple[bool, int]:
+    return (violation.offset is None, violation.offset or 0)
+
+
+# --- Lazy access to tensors -----------------------------------------------------------------------
+
+
+class Tensor(NamedTuple):
+    """A tensor's dtype name, shape and raw little-endian bytes."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    data: bytes
+
+
+class SafetensorsFile:
+    """A conforming file, open for reading tensors one at a time.
+
+    Opening validates the whole header (and raises :class:`FormatError` if the file does not
+    conform) before any tensor is exposed; tensor bytes are read only when asked for.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._handle: BinaryIO = open(path, "rb")  # noqa: PTH123, SIM115 - closed by close()
+        try:
+            sink = Sink()
+            size = _file_size(self._handle)
+            parsed = _check_file(self._handle, size, sink)
+            self.report = _report(sink, parsed, size)
+            self.header = self.report.raise_for_violations()
+        except BaseException:
+            self._handle.close()
+            raise
+
+    @property
+    def metadata(self) -> dict[str, str] | None:
+        return self.header.metadata
+
+    def names(self) -> list[str]:
+        """Tensor names in buffer order."""
+        return list(self.header.tensors)
+
+    def info(self, name: str) -> TensorInfo:
+        return self.header.tensors[name]
+
+    def read(self, name: str) -> bytes:
+        """The raw bytes of one tensor."""
+        info = self.header.tensors[name]
+        return read_bytes(self._handle, self.header.data_start + info.begin, info.nbytes, f"tensor {name!r}")
+
+    def tensor(self, name: str) -> Tensor:
+        info = self.header.tensors[name]
+        return Tensor(info.dtype, info.shape, self.read(name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.header.tensors)
+
+    def __len__(self) -> int:
+        return len(self.header)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.header.tensors
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> SafetensorsFile:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_file(path: str | os.PathLike[str]) -> SafetensorsFile:
+    """Validate a file and open it for reading tensors lazily."""
+    return SafetensorsFile(path)
+
+
+def load(path: str | os.PathLike[str]) -> tuple[dict[str, Tensor], dict[str, str] | None]:
+    """Validate a file and read every tensor (in buffer order) and the metadata."""
+    with open_file(path) as file:
+        return {name: file.tensor(name) for name in file}, file.metadata
