@@ -74,3 +74,20 @@ def test_installed_validate_and_cite_work_outside_the_checkout(installed: tuple[
         check=True,
     )
     assert "**HEADER-UTF8** (file, MUST)" in cite.stdout
+
+
+def test_installed_corpus_is_usable(installed: tuple[Path, Path], tmp_path: Path) -> None:
+    script = str(installed[1] / "safetensors-conformance")
+    listed = subprocess.run([script, "vectors", "list"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert len(listed.stdout.split()) >= 300
+    counted = subprocess.run(
+        [script, "vectors", "list", "--stats"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert "by requirement:" in counted.stdout
+    shown = subprocess.run(
+        [script, "vectors", "show", "buffer/overlap-tied"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert "reference reader rejects: BUFFER-NO-OVERLAP" in shown.stdout
+    build = subprocess.run([script, "vectors", "build"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert build.returncode == 2
+    assert "not in a source checkout" in build.stderr

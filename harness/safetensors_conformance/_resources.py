@@ -25,3 +25,9 @@ def data_root(folder: str) -> Path:
 def data_path(folder: str, *parts: str) -> Path:
     """A file or directory inside one of the data folders."""
     return data_root(folder).joinpath(*parts)
+
+
+def checkout_root() -> Path | None:
+    """The repository root when running from a source checkout, else ``None``."""
+    root = _ROOTS[1]
+    return root if (root / "spec").is_dir() and (root / "harness").is_dir() else None

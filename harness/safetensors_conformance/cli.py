@@ -51,6 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     cite = commands.add_parser("cite", help="print a requirement's text and link", description="Print requirements.")
     cite.add_argument("ids", nargs="+", metavar="ID", help="a requirement ID, such as BUFFER-NO-OVERLAP")
+
+    vectors = commands.add_parser("vectors", help="list, show, check and build the vector corpus")
+    actions = vectors.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="print vector ids, one per line")
+    listing.add_argument("--stats", action="store_true", help="print counts per group, expect value, requirement, flag")
+    listing.add_argument("--group", help="only this group (the part of the id before /)")
+    listing.add_argument("--expect", choices=["valid", "invalid", "acceptable"], help="only vectors with this outcome")
+    listing.add_argument("--requirement", help="only vectors citing this requirement ID")
+    listing.add_argument("--flag", help="only vectors carrying this flag")
+    show = actions.add_parser("show", help="print a vector's manifest entry and the reference reader's report")
+    show.add_argument("id", metavar="ID")
+    checking = actions.add_parser("check", help="lint the corpus; exit 1 on any problem")
+    checking.add_argument("--no-synth", action="store_true", help="skip the recipes (large vectors)")
+    checking.add_argument("--no-regenerate", action="store_true", help="skip the byte-identical regeneration check")
+    building = actions.add_parser("build", help="regenerate the corpus (in a source checkout)")
+    building.add_argument("--dir", type=str, help="where to write (default: the checkout's vectors/)")
+    materialize = actions.add_parser("materialize", help="write recipe vectors into the cache and print their paths")
+    materialize.add_argument("ids", nargs="*", metavar="ID", help="vector ids (default: every recipe)")
     return parser
 
 
@@ -67,6 +85,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             return run_validate(args.paths, as_json=args.json, out=out, err=err)
         if args.command == "cite":
             return run_cite(args.ids, out=out)
+        if args.command == "vectors":
+            from .corpus_cli import run_vectors
+
+            return run_vectors(args, out=out, err=err)
     except UsageError as error:
         print(f"safetensors-conformance: error: {error}", file=err)
         return EXIT_USAGE
@@ -77,9 +99,12 @@ def entry() -> NoReturn:
     """Console script: no cyclic garbage collection (the decoded headers hold no cycles, and walking
     them costs more than checking them), and no tear-down of what is left at exit."""
     gc.disable()
-    status = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        status = main()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader of our output went away (`... | head`): nothing more to say
+        status = EXIT_NONCONFORMING
     os._exit(status)
 
 
