@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .format.reader import Report, check
+from .options import register
 
 if TYPE_CHECKING:
     from .format.violations import Violation
@@ -69,7 +70,55 @@ def build_parser() -> argparse.ArgumentParser:
     building.add_argument("--dir", type=str, help="where to write (default: the checkout's vectors/)")
     materialize = actions.add_parser("materialize", help="write recipe vectors into the cache and print their paths")
     materialize.add_argument("ids", nargs="*", metavar="ID", help="vector ids (default: every recipe)")
+
+    add_run_arguments(commands)
     return parser
+
+
+def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    running = commands.add_parser(
+        "run",
+        help="certify implementations against the corpus",
+        description="Run implementations over the vector corpus in isolated worker processes and write "
+        "results.jsonl (streamed), results.json, results.md and results.html. Exit status: 0 when no "
+        "verdict is a failure (apart from known failures), 1 otherwise, 2 on usage errors.",
+    )
+    register(running.add_argument, pytest=False)
+    running.add_argument(
+        "--out", default="conformance-results", metavar="DIR", help="where results go (default: %(default)s)"
+    )
+    running.add_argument("--fresh", action="store_true", help="discard results.jsonl instead of resuming it")
+    running.add_argument(
+        "--isolation",
+        choices=["worker", "process", "none"],
+        default="worker",
+        help="worker processes (default), a process per vector, or none",
+    )
+    running.add_argument("--group", action="append", default=[], help="only these groups (repeatable)")
+    running.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="implementations run at once (default: the number of cores)",
+    )
+    running.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    reporting = commands.add_parser("report", help="render results.json again as Markdown and HTML")
+    reporting.add_argument("results", metavar="RESULTS.json")
+    reporting.add_argument("--markdown", metavar="PATH", help="default: next to the results")
+    reporting.add_argument("--html", metavar="PATH", help="default: next to the results")
+
+    comparing_parser = commands.add_parser(
+        "compare", help="what changed between two results.json (exit 1 on regressions)"
+    )
+    comparing_parser.add_argument(
+        "before",
+    )
+    comparing_parser.add_argument(
+        "after",
+    )
+
+    commands.add_parser("adapters", help="list the registered adapters and whether they work here")
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -89,6 +138,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             from .corpus_cli import run_vectors
 
             return run_vectors(args, out=out, err=err)
+        if args.command in ("run", "report", "compare", "adapters"):
+            from .runner_cli import run_command
+
+            return run_command(args, out, err)
     except UsageError as error:
         print(f"safetensors-conformance: error: {error}", file=err)
         return EXIT_USAGE

@@ -3,25 +3,52 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 EXPECTS = ("valid", "invalid", "acceptable")
 PHASES = ("header", "validation", "data")
 
 
+def content_digest(
+    tensors: Iterable[tuple[str, str, Sequence[int], int | None, str | None]], metadata: dict[str, str] | None
+) -> str:
+    """SHA-256 of a file's content, independent of tensor order.
+
+    One line per tensor, sorted by name: the compact, ASCII-escaped JSON array
+    ``[name,dtype,shape,nbytes,sha256]`` and a line feed; then the metadata (``{}`` if none) as
+    compact JSON with sorted keys. Both sides of a comparison compute it the same way.
+    """
+    quote = encode_basestring_ascii
+    hasher = hashlib.sha256()
+    lines = []
+    for name, dtype, shape, nbytes, sha256 in sorted(tensors, key=lambda t: t[0]):
+        dims = ",".join(map(str, shape))
+        size = "null" if nbytes is None else str(nbytes)
+        digest = "null" if sha256 is None else quote(sha256)
+        lines.append(f"[{quote(name)},{quote(dtype)},[{dims}],{size},{digest}]\n")
+    hasher.update("".join(lines).encode("ascii"))
+    hasher.update(json.dumps(metadata or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
+    return hasher.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
-class ExpectedTensor:
-    """One tensor a reader must return: name, dtype, shape and the hash of its raw bytes."""
+class TensorDigest:
+    """One tensor as a reader returns it or must return it: name, dtype, shape and the length and
+    SHA-256 of its raw bytes (``None`` when a header-only reader returns no bytes)."""
 
     name: str
     dtype: str
     shape: tuple[int, ...]
-    nbytes: int
-    sha256: str
+    nbytes: int | None
+    sha256: str | None
 
     @classmethod
-    def of(cls, name: str, dtype: str, shape: tuple[int, ...], data: bytes) -> ExpectedTensor:
+    def of(cls, name: str, dtype: str, shape: tuple[int, ...], data: bytes) -> TensorDigest:
         return cls(name, dtype, tuple(shape), len(data), hashlib.sha256(data).hexdigest())
 
     def to_json(self) -> dict[str, Any]:
@@ -34,12 +61,21 @@ class ExpectedTensor:
         }
 
 
-@dataclass(frozen=True, slots=True)
+#: In the corpus a tensor always has its bytes' length and hash.
+ExpectedTensor = TensorDigest
+
+
+@dataclass(frozen=True)
 class Expected:
     """Everything a reader that accepts the file must return; tensors in buffer order."""
 
     tensors: tuple[ExpectedTensor, ...]
     metadata: dict[str, str] | None
+
+    @cached_property
+    def digest(self) -> str:
+        """The content digest a reader reporting in digest mode must match (computed once)."""
+        return content_digest(((t.name, t.dtype, t.shape, t.nbytes, t.sha256) for t in self.tensors), self.metadata)
 
     def to_json(self) -> dict[str, Any]:
         return {"tensors": [t.to_json() for t in self.tensors], "metadata": self.metadata}

@@ -306,6 +306,10 @@ class SafetensorsFile:
         info = self.header.tensors[name]
         return read_bytes(self._handle, self.header.data_start + info.begin, info.nbytes, f"tensor {name!r}")
 
+    def read_buffer(self) -> bytes:
+        """The whole byte buffer (every tensor's bytes, in buffer order)."""
+        return read_bytes(self._handle, self.header.data_start, self.header.buffer_length, "the buffer")
+
     def tensor(self, name: str) -> Tensor:
         info = self.header.tensors[name]
         return Tensor(info.dtype, info.shape, self.read(name))

@@ -1,0 +1,345 @@
+"""Talking to another process: the external-program protocol (``docs/external-protocol.md``).
+
+* One-shot: ``PROGRAM ARGS PATH`` prints one JSON result and exits 0 (``accepted`` or
+  ``unsupported``) or 1 (``rejected``); anything else is a crash. A result must be printed: a
+  silent exit is not a verdict.
+* Persistent: the program reads JSON lines ``{"seq", "op": "start" | "load" | "stop", ...}`` on
+  stdin and answers each with one JSON line carrying the same ``seq``.
+
+Each process runs in its own session with an address-space limit and a deadline per request; a
+crash, a hang or a memory blow-up becomes an :class:`~.outcome.Outcome`, and a persistent
+program is simply started again for the next file. The runner's Python workers speak the same
+persistent protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from typing import IO, Any
+
+from .outcome import Outcome, ProtocolError, parse_reply
+from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected, Unsupported
+
+PROTOCOL_VERSION = 1
+#: A reply line longer than this is not a reply: the program is printing something else.
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+#: How much of a dead program's stderr goes into the crash detail.
+STDERR_TAIL = 2000
+_OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "std::bad_alloc", "out of memory", "Cannot allocate memory")
+
+
+def _limits(memory_limit: int | None) -> Callable[[], None]:
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if memory_limit:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    return apply
+
+
+def spawn(
+    argv: Sequence[str], *, memory_limit: int | None, env: dict[str, str] | None, stdout: IO[bytes] | int
+) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start a program in its own session, with limits; its stderr goes to a temporary file."""
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=stdout,
+            stderr=stderr,
+            preexec_fn=_limits(memory_limit),  # noqa: PLW1509 - only sets resource limits
+            start_new_session=True,
+            env=env,
+        )
+    except OSError:
+        stderr.close()
+        raise
+    return process, stderr
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _tail(stream: IO[bytes]) -> str:
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(max(0, size - STDERR_TAIL))
+    return stream.read().decode("utf-8", "replace").strip()
+
+
+def classify_exit(returncode: int, stderr: str) -> Outcome:
+    """A program that died without answering: out of memory, or a crash."""
+    if returncode < 0:
+        try:
+            how = f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            how = f"killed by signal {-returncode}"
+    else:
+        how = f"exited with status {returncode}"
+    detail = f"{how}; stderr: {stderr[-500:]}" if stderr else how
+    if any(marker in stderr for marker in _OUT_OF_MEMORY):
+        return Outcome("memory-limit", detail=detail)
+    return Outcome("crash", detail=detail)
+
+
+class ProgramSession:
+    """One persistent program: start it, send it files, notice when it dies, start it again."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        memory_limit: int | None,
+        env: dict[str, str] | None = None,
+        startup_timeout: float = 120.0,
+    ) -> None:
+        self.argv = list(argv)
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+        self.env = env
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stderr: IO[bytes] | None = None
+        self.description: Description | None = None
+        self.starts = 0
+        self._seq = 0
+        self._buffer = b""
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> Description:
+        """Start the program and do the handshake; an unusable program gives an unavailable description."""
+        self.close()
+        self.process, self.stderr = spawn(
+            self.argv, memory_limit=self.memory_limit, env=self.env, stdout=subprocess.PIPE
+        )
+        self.starts += 1
+        self._buffer = b""
+        reply = self._exchange({"op": "start", "protocol": PROTOCOL_VERSION}, self.startup_timeout)
+        if isinstance(reply, Outcome):
+            self.close()
+            reason = reply.detail or reply.kind
+            self.description = Description(self.argv[0], "unknown", available=False, reason=f"did not start: {reason}")
+            return self.description
+        started = reply.get("started")
+        if not isinstance(started, dict):
+            self.close()
+            self.description = Description(
+                self.argv[0], "unknown", available=False, reason="the start reply has no 'started' object"
+            )
+            return self.description
+        self.description = Description.from_json(started)
+        return self.description
+
+    def load(self, path: str, timeout: float | None = None) -> Outcome:
+        """Send one file; a program that died or hung is stopped, and the next call starts it again."""
+        if not self.alive:
+            description = self.start()
+            if not description.available:
+                return Outcome("crash", detail=description.reason)
+        reply = self._exchange({"op": "load", "path": path}, timeout or self.timeout)
+        if isinstance(reply, Outcome):
+            return reply
+        try:
+            return parse_reply(reply)
+        except ProtocolError as error:
+            self.close()
+            return Outcome("crash", detail=f"protocol error: {error}")
+
+    def close(self) -> None:
+        """Ask the program to stop, then make sure it has, and release its pipes."""
+        process = self.process
+        if process is not None:
+            if process.poll() is None and process.stdin is not None:
+                with suppress(OSError, subprocess.TimeoutExpired):
+                    self._send({"op": "stop"})
+                    process.stdin.close()
+                    process.wait(timeout=2)
+            _kill(process)
+            for pipe in (process.stdin, process.stdout):
+                if pipe is not None:
+                    with suppress(OSError):
+                        pipe.close()
+            self.process = None
+        if self.stderr is not None:
+            self.stderr.close()
+            self.stderr = None
+
+    def _send(self, message: dict[str, Any]) -> int:
+        assert self.process is not None
+        assert self.process.stdin is not None
+        self._seq += 1
+        line = json.dumps({"seq": self._seq, **message}, ensure_ascii=True) + "\n"
+        self.process.stdin.write(line.encode())
+        self.process.stdin.flush()
+        return self._seq
+
+    def _exchange(self, message: dict[str, Any], timeout: float) -> dict[str, Any] | Outcome:
+        """Send a request and wait for the reply with the same seq, or say what went wrong."""
+        assert self.process is not None
+        try:
+            seq = self._send(message)
+        except OSError:
+            return self._died()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._readline(deadline)
+            except EOFError:
+                return self._died()
+            except ProtocolError as error:
+                self.close()
+                return Outcome("crash", detail=f"protocol error: {error}")
+            if line is None:
+                self.close()
+                return Outcome("timeout", detail=f"no reply within {timeout:g} s")
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                self.close()
+                return Outcome("crash", detail=f"protocol error: not a JSON line: {line[:200]!r}")
+            if not isinstance(reply, dict) or reply.get("seq") != seq:
+                self.close()
+                return Outcome(
+                    "crash", detail=f"protocol error: expected a reply with seq {seq}, got {str(reply)[:200]}"
+                )
+            return reply
+
+    def _readline(self, deadline: float) -> bytes | None:
+        assert self.process is not None
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+            if len(self._buffer) > MAX_REPLY_BYTES:
+                raise ProtocolError(f"a reply line longer than {MAX_REPLY_BYTES} bytes")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _died(self) -> Outcome:
+        assert self.process is not None
+        assert self.stderr is not None
+        returncode = self.process.wait()
+        outcome = classify_exit(returncode, _tail(self.stderr))
+        self.close()
+        return outcome
+
+
+def run_once(
+    argv: Sequence[str], path: str, *, timeout: float, memory_limit: int | None, env: dict[str, str] | None = None
+) -> Outcome:
+    """One-shot mode: run ``PROGRAM ARGS PATH`` and read its verdict."""
+    with tempfile.TemporaryFile() as stdout:
+        process, stderr = spawn([*argv, path], memory_limit=memory_limit, env=env, stdout=stdout)
+        with stderr:
+            assert process.stdin is not None
+            process.stdin.close()
+            try:
+                returncode = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill(process)
+                return Outcome("timeout", detail=f"no result within {timeout:g} s")
+            stdout.seek(0)
+            text = stdout.read(MAX_REPLY_BYTES + 1)
+            if returncode not in (0, 1):
+                return classify_exit(returncode, _tail(stderr))
+            try:
+                reply = json.loads(text)
+                if not isinstance(reply, dict):
+                    raise ProtocolError("the result must be a JSON object")
+                outcome = parse_reply(reply)
+            except (ValueError, ProtocolError) as error:
+                return Outcome("crash", detail=f"exited with status {returncode} without a valid result: {error}")
+            if (returncode == 0) != (outcome.kind in ("accepted", "unsupported")):
+                return Outcome(
+                    "crash", detail=f"exit status {returncode} contradicts the reported outcome {outcome.kind!r}"
+                )
+            return outcome
+
+
+class OneShotAdapter:
+    """``cmd:PROGRAM ARGS``: an external program run once per file."""
+
+    def __init__(self, name: str, argv: Sequence[str], timeout: float = 60.0, memory_limit: int | None = None) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.timeout = timeout
+        self.memory_limit = memory_limit
+
+    def describe(self) -> Description:
+        """Programs may print their description for ``--describe``; otherwise assume a full reader."""
+        try:
+            done = subprocess.run([*self.argv, "--describe"], capture_output=True, timeout=30, check=False)
+            if done.returncode == 0:
+                return Description.from_json(json.loads(done.stdout))
+        except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+            if isinstance(error, OSError):
+                return Description(self.argv[0], "unknown", available=False, reason=f"cannot run: {error}")
+        return Description(self.argv[0], "unknown", Capabilities())
+
+    def outcome(self, path: str) -> Outcome:
+        return run_once(self.argv, path, timeout=self.timeout, memory_limit=self.memory_limit)
+
+    def load(self, path: str) -> Loaded:
+        return _as_loaded(self.outcome(path))
+
+
+class PersistentAdapter:
+    """``serve:PROGRAM ARGS``: an external program that answers JSON lines."""
+
+    def __init__(self, name: str, argv: Sequence[str], timeout: float = 60.0, memory_limit: int | None = None) -> None:
+        self.name = name
+        self.session = ProgramSession(argv, timeout=timeout, memory_limit=memory_limit)
+
+    def describe(self) -> Description:
+        return self.session.description or self.session.start()
+
+    def outcome(self, path: str) -> Outcome:
+        return self.session.load(path)
+
+    def load(self, path: str) -> Loaded:
+        return _as_loaded(self.outcome(path))
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _as_loaded(outcome: Outcome) -> Loaded:
+    """An outcome seen through the in-process adapter interface (tensor bytes are not available)."""
+    if outcome.kind == "accepted":
+        tensors = (
+            None if outcome.tensors is None else [LoadedTensor(t.name, t.dtype, t.shape, None) for t in outcome.tensors]
+        )
+        return Loaded(tensors, outcome.metadata)
+    if outcome.kind == "unsupported":
+        raise Unsupported(outcome.error or "unsupported")
+    if outcome.kind == "rejected":
+        raise Rejected(outcome.error or "rejected")
+    raise RuntimeError(f"{outcome.kind}: {outcome.detail}")

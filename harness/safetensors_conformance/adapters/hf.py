@@ -1,0 +1,173 @@
+"""The Hugging Face ``safetensors`` library (Rust core) through three of its Python entry points.
+
+* ``safetensors``: the bytes API, ``safetensors.deserialize`` (raw dtype names and bytes, every dtype);
+* ``safetensors-np``: ``safe_open(path, framework="np")``, tensors as NumPy arrays;
+* ``safetensors-pt``: ``safe_open(path, framework="pt", device=...)``, tensors as PyTorch tensors.
+
+Only ``SafetensorError`` counts as a rejection; any other exception is an unexpected error.
+NumPy cannot hold BF16, FP8, F4 or F6 and PyTorch has no F6: those are declared, not failed.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from ..format.dtypes import DTYPES
+from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected, Unsupported
+
+_NUMPY_DTYPES = frozenset({"BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "C64", "F64", "I64", "U64"})
+_NUMPY_NAMES = {
+    "bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "uint16": "U16", "float16": "F16", "int32": "I32",
+    "uint32": "U32", "float32": "F32", "complex64": "C64", "float64": "F64", "int64": "I64", "uint64": "U64",
+}  # fmt: skip
+_TORCH_NAMES = {
+    "bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "uint16": "U16", "float16": "F16", "bfloat16": "BF16",
+    "int32": "I32", "uint32": "U32", "float32": "F32", "complex64": "C64", "float64": "F64", "int64": "I64",
+    "uint64": "U64", "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "float8_e4m3fnuz": "F8_E4M3FNUZ",
+    "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "float4_e2m1fn_x2": "F4",
+}  # fmt: skip
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def _missing(implementation: str, package: str) -> Description:
+    return Description(
+        implementation, "not installed", available=False, reason=f"the {package!r} package is not installed"
+    )
+
+
+class BytesAdapter:
+    """``safetensors``: ``safetensors.deserialize(bytes)`` and ``safe_open(...).metadata()``."""
+
+    def __init__(self) -> None:
+        self.name = "safetensors"
+
+    def describe(self) -> Description:
+        found = _version("safetensors")
+        if found is None:
+            return _missing("safetensors (Hugging Face, deserialize)", "safetensors")
+        return Description("safetensors (Hugging Face, deserialize)", found, Capabilities("full", frozenset(DTYPES)))
+
+    def load(self, path: str) -> Loaded:
+        import safetensors
+
+        with open(path, "rb") as file:  # noqa: PTH123 - the bytes API takes the whole file
+            content = file.read()
+        try:
+            views = safetensors.deserialize(content)  # type: ignore[no-untyped-call]
+            with safetensors.safe_open(path, framework="numpy") as opened:
+                metadata = opened.metadata()
+        except safetensors.SafetensorError as error:
+            raise Rejected(str(error)) from error
+        tensors = [LoadedTensor(name, view["dtype"], tuple(view["shape"]), bytes(view["data"])) for name, view in views]
+        return Loaded(tensors, metadata)
+
+
+class NumpyAdapter:
+    """``safetensors-np``: ``safe_open(path, framework="np")`` and ``get_tensor``."""
+
+    def __init__(self) -> None:
+        self.name = "safetensors-np"
+
+    def describe(self) -> Description:
+        found, numpy = _version("safetensors"), _version("numpy")
+        if found is None or numpy is None:
+            return _missing("safetensors (Hugging Face, safe_open numpy)", "safetensors" if found is None else "numpy")
+        return Description(
+            f"safetensors (Hugging Face, safe_open numpy {numpy})", found, Capabilities("full", _NUMPY_DTYPES)
+        )
+
+    def load(self, path: str) -> Loaded:
+        import numpy as np
+        import safetensors
+
+        try:
+            with safetensors.safe_open(path, framework="np") as opened:
+                metadata = opened.metadata()
+                tensors = []
+                for name in opened.keys():  # noqa: SIM118 - safe_open has no __iter__
+                    dtype = opened.get_slice(name).get_dtype()
+                    if dtype not in _NUMPY_DTYPES:
+                        raise Unsupported(f"NumPy has no {dtype}")
+                    array = opened.get_tensor(name)
+                    tensors.append(
+                        LoadedTensor(
+                            name,
+                            _NUMPY_NAMES[array.dtype.name],
+                            tuple(array.shape),
+                            np.ascontiguousarray(array).tobytes(),
+                        )
+                    )
+        except safetensors.SafetensorError as error:
+            raise Rejected(str(error)) from error
+        return Loaded(tensors, metadata)
+
+
+class TorchAdapter:
+    """``safetensors-pt``: ``safe_open(path, framework="pt", device=DEVICE)``; option ``device`` (default ``cpu``).
+
+    Tensors on an accelerator are copied back to the host. F4 comes back as packed pairs
+    (``float4_e2m1fn_x2``), so its last dimension is doubled to give the file's shape.
+    """
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.name = "safetensors-pt"
+        self.device = device
+
+    def describe(self) -> Description:
+        found, torch_version = _version("safetensors"), _version("torch")
+        implementation = f"safetensors (Hugging Face, safe_open torch {torch_version}, device {self.device})"
+        if found is None or torch_version is None:
+            return _missing(implementation, "safetensors" if found is None else "torch")
+        capabilities = Capabilities("full", frozenset(_TORCH_NAMES.values()), (self.device,))
+        reason = _device_problem(self.device)
+        return Description(implementation, found, capabilities, available=reason is None, reason=reason)
+
+    def load(self, path: str) -> Loaded:
+        import safetensors
+        import torch
+
+        try:
+            with safetensors.safe_open(path, framework="pt", device=self.device) as opened:
+                metadata = opened.metadata()
+                tensors = []
+                for name in opened.keys():  # noqa: SIM118 - safe_open has no __iter__
+                    dtype = opened.get_slice(name).get_dtype()
+                    if dtype not in _TORCH_NAMES.values():
+                        raise Unsupported(f"PyTorch has no {dtype}")
+                    tensor = opened.get_tensor(name)
+                    tensors.append(_from_torch(torch, name, tensor))
+        except safetensors.SafetensorError as error:
+            raise Rejected(str(error)) from error
+        return Loaded(tensors, metadata)
+
+
+def _device_problem(device: str) -> str | None:
+    if device == "cpu":
+        return None
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            return "CUDA is not available on this machine"
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            return f"there is no {device} (this machine has {torch.cuda.device_count()} CUDA devices)"
+        return None
+    return f"device {device!r} is not supported by this adapter"
+
+
+def _from_torch(torch: Any, name: str, tensor: Any) -> LoadedTensor:
+    dtype = _TORCH_NAMES[str(tensor.dtype).removeprefix("torch.")]
+    host = tensor.detach().to("cpu").contiguous()
+    shape = tuple(host.shape)
+    if dtype == "F4":
+        shape = (*shape[:-1], shape[-1] * 2) if shape else (2,)
+    data = host.reshape(-1).view(torch.uint8).numpy().tobytes() if host.numel() else b""
+    return LoadedTensor(name, dtype, shape, data)

@@ -1,0 +1,145 @@
+"""What running one implementation on one file produced, as the runner records it.
+
+The same shape travels over the external-program protocol (``schema/external-protocol.schema.json``),
+so a Python adapter in a worker process and a program in another language report alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..corpus.model import TensorDigest, content_digest
+from .protocol import Loaded
+
+#: Above this many tensors a worker reports one digest of the content instead of a list: a
+#: million-tensor listing would be a 130 MB reply.
+DIGEST_ABOVE = 10_000
+
+OutcomeKind = Literal["accepted", "rejected", "unsupported", "crash", "timeout", "memory-limit"]
+#: Outcomes an implementation reports itself; the others are the runner's findings.
+REPORTED = ("accepted", "rejected", "unsupported", "memory-limit")
+
+
+class ProtocolError(ValueError):
+    """A program's reply does not follow the protocol."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A whole content in one hash (see :func:`content_digest`), for very many tensors."""
+
+    count: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    tensors: tuple[TensorDigest, ...] | None = None
+    metadata: dict[str, str] | None = None
+    digest: Digest | None = None
+    error: str | None = None
+    error_type: str | None = None
+    unexpected: bool = False
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"outcome": self.kind}
+        if self.kind == "accepted":
+            if self.digest is not None:
+                data["digest"] = {"count": self.digest.count, "sha256": self.digest.sha256}
+            else:
+                data["tensors"] = None if self.tensors is None else [t.to_json() for t in self.tensors]
+            data["metadata"] = self.metadata
+        for key in ("error", "error_type", "detail"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        if self.unexpected:
+            data["unexpected"] = True
+        return data
+
+
+def from_loaded(loaded: Loaded) -> Outcome:
+    """The outcome of an adapter's successful load: tensor bytes become digests."""
+    if loaded.tensors is None:
+        return Outcome("accepted", None, loaded.metadata)
+    sha256 = hashlib.sha256
+    listing = [
+        (
+            t.name,
+            t.dtype,
+            tuple(t.shape),
+            *((None, None) if t.data is None else (len(t.data), sha256(t.data).hexdigest())),
+        )
+        for t in loaded.tensors
+    ]
+    if len(listing) > DIGEST_ABOVE:
+        return Outcome(
+            "accepted", None, loaded.metadata, Digest(len(listing), content_digest(listing, loaded.metadata))
+        )
+    return Outcome("accepted", tuple(TensorDigest(*row) for row in listing), loaded.metadata)
+
+
+def parse_reply(message: dict[str, Any]) -> Outcome:
+    """An outcome from a program's reply (``outcome`` and its fields); raises :class:`ProtocolError`."""
+    kind = message.get("outcome")
+    if kind not in REPORTED:
+        raise ProtocolError(f"'outcome' must be one of {', '.join(REPORTED)}, not {kind!r}")
+    if kind == "accepted":
+        tensors = message.get("tensors")
+        metadata = message.get("metadata")
+        if metadata is not None and (
+            not isinstance(metadata, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
+        ):
+            raise ProtocolError("'metadata' must be null or an object of strings")
+        digest = message.get("digest")
+        if digest is not None:
+            if (
+                not isinstance(digest, dict)
+                or type(digest.get("count")) is not int
+                or not isinstance(digest.get("sha256"), str)
+            ):
+                raise ProtocolError("'digest' must be an object with an integer 'count' and a hex 'sha256'")
+            return Outcome("accepted", None, metadata, Digest(digest["count"], digest["sha256"].lower()))
+        if tensors is None:
+            return Outcome("accepted", None, metadata)
+        if not isinstance(tensors, list):
+            raise ProtocolError("'tensors' must be an array or null")
+        return Outcome("accepted", tuple(_tensor(t) for t in tensors), metadata)
+    error = message.get("error")
+    if error is not None and not isinstance(error, str):
+        raise ProtocolError("'error' must be a string")
+    return Outcome(
+        kind,
+        error=error,
+        error_type=message.get("error_type") if isinstance(message.get("error_type"), str) else None,
+        unexpected=message.get("unexpected") is True,
+    )
+
+
+def _tensor(item: Any) -> TensorDigest:
+    if not isinstance(item, dict):
+        raise ProtocolError("each tensor must be an object")
+    name, dtype, shape = item.get("name"), item.get("dtype"), item.get("shape")
+    if not isinstance(name, str) or not isinstance(dtype, str):
+        raise ProtocolError("a tensor needs a string 'name' and 'dtype'")
+    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
+        raise ProtocolError(f"tensor {name!r}: 'shape' must be an array of non-negative integers")
+    if "data" in item:
+        try:
+            data = base64.b64decode(item["data"], validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise ProtocolError(f"tensor {name!r}: 'data' is not base64") from None
+        return TensorDigest(name, dtype, tuple(shape), len(data), hashlib.sha256(data).hexdigest())
+    sha256, nbytes = item.get("sha256"), item.get("nbytes")
+    if sha256 is None and nbytes is None:
+        return TensorDigest(name, dtype, tuple(shape), None, None)
+    if not isinstance(sha256, str) or len(sha256) != 64 or type(nbytes) is not int:
+        raise ProtocolError(f"tensor {name!r}: give 'data' (base64), or 'sha256' (hex) with 'nbytes'")
+    return TensorDigest(name, dtype, tuple(shape), nbytes, sha256.lower())

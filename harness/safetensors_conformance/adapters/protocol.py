@@ -1,0 +1,125 @@
+"""What an adapter is: a thin wrapper that makes one implementation load a file the same way.
+
+An adapter reports what the implementation returned (tensors as safetensors dtype names, shapes
+and raw little-endian bytes, plus metadata) or that it refused the file. It does not judge: the
+runner compares against the corpus. Only the implementation's documented errors become
+:class:`Rejected`; any other exception escapes, and the runner records the rejection as
+unexpected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Kind = Literal["full", "header-only", "validator"]
+
+
+class Rejected(Exception):
+    """The implementation refused the file through its documented error channel."""
+
+
+class Unsupported(Exception):
+    """The implementation cannot represent something in the file (a dtype, a device)."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an implementation can do, as its adapter declares it.
+
+    ``kind``: ``full`` returns tensor bytes, ``header-only`` names, dtypes and shapes, and
+    ``validator`` only a verdict. ``dtypes``: the dtypes it can return (others are skipped, not
+    failed). ``devices``: where tensors land.
+    """
+
+    kind: Kind = "full"
+    dtypes: frozenset[str] = frozenset()
+    devices: tuple[str, ...] = ("cpu",)
+    can_write: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "dtypes": sorted(self.dtypes),
+            "devices": list(self.devices),
+            "can_write": self.can_write,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Capabilities:
+        return cls(
+            data.get("kind", "full"),
+            frozenset(data.get("dtypes", ())),
+            tuple(data.get("devices", ("cpu",))),
+            bool(data.get("can_write", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Description:
+    """An implementation as an adapter describes it; ``available`` false says why in ``reason``."""
+
+    implementation: str
+    version: str
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    available: bool = True
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "implementation": self.implementation,
+            "version": self.version,
+            "capabilities": self.capabilities.to_json(),
+            "available": self.available,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Description:
+        return cls(
+            str(data.get("implementation", "?")),
+            str(data.get("version", "?")),
+            Capabilities.from_json(data.get("capabilities") or {}),
+            bool(data.get("available", True)),
+            data.get("reason"),
+        )
+
+
+@dataclass(frozen=True)
+class LoadedTensor:
+    """One tensor as an implementation returned it; ``data`` is ``None`` for header-only adapters."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    data: bytes | None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What an implementation returned for a file it accepted. ``tensors`` is ``None`` for validators."""
+
+    tensors: list[LoadedTensor] | None
+    metadata: dict[str, str] | None = None
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """Makes one implementation load a file; see the module docstring for the contract."""
+
+    name: str
+
+    def describe(self) -> Description:
+        """The implementation, its version and capabilities; never raises."""
+        ...
+
+    def load(self, path: str) -> Loaded:
+        """Load the whole file; raise :class:`Rejected` or :class:`Unsupported`, or let other errors escape."""
+        ...
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """An adapter whose implementation can also write files."""
+
+    def save(self, tensors: list[LoadedTensor], metadata: dict[str, str] | None, path: str) -> None: ...

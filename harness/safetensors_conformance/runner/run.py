@@ -1,0 +1,248 @@
+"""Running implementations over the corpus, isolated, streaming results as they come.
+
+Each implementation runs in its own thread, driving one worker process (or, with
+``isolation="process"``, a fresh process per vector; with ``"none"``, the adapter in this process,
+for measurements). A crash, hang or memory blow-up costs one verdict and a restart, never the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .. import __version__
+from ..adapters.external import ProgramSession, run_once
+from ..adapters.outcome import Outcome
+from ..adapters.protocol import Adapter, Capabilities, Description
+from ..adapters.registry import parse, registered_target, resolve
+from ..adapters.serve import load_outcome
+from ..corpus import Corpus
+from ..corpus.model import Expected, Vector
+from .results import Result, Results, open_stream
+from .verdicts import Judgement, Policy, Verdict, judge, unsupported_dtypes
+
+Isolation = Literal["worker", "process", "none"]
+GIB = 1 << 30
+#: Large files get more time: the per-vector timeout grows by one second per this many bytes.
+BYTES_PER_EXTRA_SECOND = 2_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How implementations are run. ``policies`` maps a flag to a policy, for every implementation
+    (key ``"*"``) or one selection."""
+
+    timeout: float = 30.0
+    memory_limit: int | None = 4 * GIB
+    isolation: Isolation = "worker"
+    policies: dict[str, dict[str, Policy]] = field(default_factory=dict)
+    #: Implementations run at the same time; more than the cores makes large vectors time out.
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def policy_for(self, selection: str) -> dict[str, Policy]:
+        return {**self.policies.get("*", {}), **self.policies.get(selection, {})}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "timeout": self.timeout,
+            "memory_limit": self.memory_limit,
+            "isolation": self.isolation,
+            "policies": self.policies,
+        }
+
+
+def worker_command(selection: str) -> list[str]:
+    """The command that serves a Python adapter over the persistent protocol."""
+    target = registered_target(selection)
+    return [sys.executable, "-m", "safetensors_conformance.adapters.serve", selection, *([target] if target else [])]
+
+
+def worker_environment() -> dict[str, str]:
+    """The worker imports what this process can: a user's ``module:attr`` adapter included."""
+    paths = [p for p in sys.path if p and Path(p).is_dir()]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
+class Implementation:
+    """One selected implementation, run the way the settings say."""
+
+    def __init__(self, selection: str, settings: Settings) -> None:
+        self.selection = selection
+        self.settings = settings
+        kind, target, _ = parse(selection)
+        self.one_shot = kind == "cmd"
+        self.argv = shlex.split(target) if kind in ("cmd", "serve") else worker_command(selection)
+        self.env = None if kind in ("cmd", "serve") else worker_environment()
+        self.session: ProgramSession | None = None
+        self.adapter: Adapter | None = None
+        self.restarts = 0
+
+    def start(self) -> Description:
+        if self.settings.isolation == "none":
+            self.adapter = resolve(self.selection)
+            return self.adapter.describe()
+        if self.one_shot:
+            adapter = resolve(self.selection)
+            return adapter.describe()
+        self.session = ProgramSession(
+            self.argv, timeout=self.settings.timeout, memory_limit=self.settings.memory_limit, env=self.env
+        )
+        description = self.session.start()
+        if self.settings.isolation == "process":
+            self.session.close()
+        return description
+
+    def outcome(self, path: str, size: int = 0) -> Outcome:
+        """Run one file; the deadline is the timeout plus one second per 2 MB of file."""
+        timeout = self.settings.timeout + size / BYTES_PER_EXTRA_SECOND
+        if self.adapter is not None:
+            external: Callable[[str], Outcome] | None = getattr(self.adapter, "outcome", None)
+            return external(path) if external is not None else load_outcome(self.adapter, path)
+        if self.one_shot:
+            return run_once(self.argv, path, timeout=timeout, memory_limit=self.settings.memory_limit)
+        assert self.session is not None
+        was_alive = self.session.alive
+        outcome = self.session.load(path, timeout)
+        if self.settings.isolation == "process":
+            self.session.close()
+        elif not was_alive and self.session.starts > 1:
+            self.restarts += 1
+        return outcome
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+        close = getattr(self.adapter, "close", None)
+        if close is not None:
+            close()
+
+
+class ExpectedCache:
+    """Expected content per vector, computed once (recipes compute theirs, which takes seconds)."""
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self._known: dict[str, Expected | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, vector: Vector) -> Expected | None:
+        with self._lock:
+            if vector.id not in self._known:
+                self._known[vector.id] = self.corpus.expected(vector)
+            return self._known[vector.id]
+
+
+def run_vector(
+    implementation: Implementation,
+    description: Description,
+    vector: Vector,
+    path: Path,
+    expected: Expected | None,
+    policies: dict[str, Policy],
+) -> Result:
+    """One verdict: skip what the implementation cannot represent, else run and judge."""
+    capabilities: Capabilities = description.capabilities
+    missing = unsupported_dtypes(expected, capabilities) if vector.expect != "invalid" else set()
+    if missing:
+        return Result(
+            implementation.selection,
+            vector.id,
+            Verdict.SKIP_UNSUPPORTED,
+            f"declares no support for {', '.join(sorted(missing))}",
+        )
+    started = time.perf_counter()
+    outcome = implementation.outcome(str(path), path.stat().st_size)
+    seconds = time.perf_counter() - started
+    judgement: Judgement = judge(vector, expected, outcome, capabilities, policies)
+    return Result(implementation.selection, vector.id, judgement.verdict, judgement.detail, judgement.flagged, seconds)
+
+
+Progress = Callable[[str, Result | None, int], None]
+
+
+def run(
+    selections: Sequence[str],
+    vectors: Sequence[Vector],
+    corpus: Corpus,
+    results_path: Path,
+    settings: Settings,
+    *,
+    fresh: bool = False,
+    progress: Progress | None = None,
+) -> Results:
+    """Run every implementation on every vector; results stream to ``results_path`` (JSON lines).
+
+    ``progress(selection, result, total)`` is called once per implementation with ``None`` when
+    it starts, then once per verdict.
+    """
+    run_record = {
+        "tool_version": __version__,
+        "corpus_version": corpus.corpus_version,
+        "spec_version": corpus.spec_version,
+        "selections": list(selections),
+        "vectors": [v.id for v in vectors],
+        "settings": settings.to_json(),
+    }
+    stream, results = open_stream(results_path, run_record, fresh=fresh)
+    done = {(r.implementation, r.vector) for r in results.results}
+    paths = {v.id: corpus.path(v) for v in vectors}  # recipes are materialised here, once, before any thread
+    expected = ExpectedCache(corpus)
+    lock = threading.Lock()
+    slots = threading.Semaphore(max(settings.jobs, 1))
+    errors: list[BaseException] = []
+
+    def drive(selection: str) -> None:
+        with slots:
+            drive_one(selection)
+
+    def drive_one(selection: str) -> None:
+        implementation = Implementation(selection, settings)
+        try:
+            description = implementation.start()
+            with lock:
+                if selection not in results.implementations:
+                    stream.write({"kind": "implementation", "selection": selection, **description.to_json()})
+                results.implementations[selection] = description
+            pending = [v for v in vectors if (selection, v.id) not in done]
+            if progress:
+                progress(selection, None, len(pending))
+            if not description.available:
+                return
+            policies = settings.policy_for(selection)
+            for vector in pending:
+                result = run_vector(
+                    implementation, description, vector, paths[vector.id], expected.get(vector), policies
+                )
+                stream.write({"kind": "result", **result.to_json()})
+                with lock:
+                    results.results.append(result)
+                if progress:
+                    progress(selection, result, len(pending))
+        except BaseException as error:  # a bug here must not hang the other threads
+            errors.append(error)
+        finally:
+            implementation.close()
+
+    threads = [threading.Thread(target=drive, args=(s,), name=f"run {s}") for s in selections]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        stream.close()
+    if errors:
+        raise errors[0]
+    described = results.implementations
+    results.implementations = {s: described[s] for s in selections if s in described}
+    order = {v.id: i for i, v in enumerate(vectors)}
+    position = {s: i for i, s in enumerate(selections)}
+    results.results.sort(key=lambda r: (position.get(r.implementation, len(position)), order.get(r.vector, len(order))))
+    return results

@@ -1,0 +1,143 @@
+"""The closed list of verdicts, and how an outcome on a vector becomes one.
+
+Every tool (run, report, compare, the pytest plugin) uses these values and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from ..adapters.outcome import Outcome
+from ..adapters.protocol import Capabilities
+from ..corpus.model import Expected, TensorDigest, Vector
+
+Policy = Literal["accept", "reject", "either"]
+POLICIES: tuple[Policy, ...] = ("accept", "reject", "either")
+
+
+class Verdict(StrEnum):
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    ACCEPTABLE_ACCEPTED = "acceptable-accepted"
+    ACCEPTABLE_REJECTED = "acceptable-rejected"
+    FAIL_ACCEPTED_INVALID = "fail-accepted-invalid"
+    FAIL_REJECTED_VALID = "fail-rejected-valid"
+    FAIL_WRONG_CONTENT = "fail-wrong-content"
+    CRASH = "crash"
+    TIMEOUT = "timeout"
+    MEMORY_LIMIT = "memory-limit"
+    SKIP_UNSUPPORTED = "skip-unsupported"
+
+    @property
+    def ok(self) -> bool:
+        """A verdict that does not count against the implementation."""
+        return self in OK
+
+    @property
+    def failed(self) -> bool:
+        return self not in OK and self is not Verdict.SKIP_UNSUPPORTED
+
+
+OK = frozenset({Verdict.PASS, Verdict.ACCEPTABLE_ACCEPTED, Verdict.ACCEPTABLE_REJECTED})
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    detail: str | None = None
+    #: Set when the implementation rejected the file through an unexpected internal error
+    #: (KeyError, IndexError, RecursionError...): the rejection counts, but it is flagged.
+    flagged: str | None = None
+
+
+def required_outcome(vector: Vector, policies: dict[str, Policy]) -> Policy:
+    """What the implementation must do with the vector: accept, reject, or either."""
+    if vector.expect == "valid":
+        return "accept"
+    if vector.expect == "invalid":
+        return "reject"
+    chosen = {policies.get(flag, "either") for flag in vector.flags}
+    if "reject" in chosen:
+        return "reject"
+    return "accept" if "accept" in chosen else "either"
+
+
+def unsupported_dtypes(expected: Expected | None, capabilities: Capabilities) -> set[str]:
+    """Dtypes the vector's content needs that the implementation declared it cannot return."""
+    if expected is None or capabilities.kind == "validator" or not capabilities.dtypes:
+        return set()
+    return {t.dtype for t in expected.tensors} - capabilities.dtypes
+
+
+def judge(
+    vector: Vector, expected: Expected | None, outcome: Outcome, capabilities: Capabilities, policies: dict[str, Policy]
+) -> Judgement:
+    if outcome.kind in ("crash", "timeout", "memory-limit"):
+        return Judgement(Verdict(outcome.kind), outcome.detail)
+    if outcome.kind == "unsupported":
+        return Judgement(Verdict.SKIP_UNSUPPORTED, outcome.error)
+    required = required_outcome(vector, policies)
+    if outcome.kind == "rejected":
+        flagged = f"unexpected {outcome.error_type or 'error'}" if outcome.unexpected else None
+        detail = f"{outcome.error_type + ': ' if outcome.error_type else ''}{outcome.error or ''}".strip() or None
+        if required == "accept":
+            return Judgement(Verdict.FAIL_REJECTED_VALID, detail, flagged)
+        verdict = Verdict.ACCEPTABLE_REJECTED if vector.expect == "acceptable" else Verdict.PASS
+        return Judgement(verdict, detail, flagged)
+    if required == "reject":
+        return Judgement(Verdict.FAIL_ACCEPTED_INVALID, f"accepted a file that breaks {', '.join(vector.requirements)}")
+    assert expected is not None
+    problem = content_problem(expected, outcome, capabilities)
+    if problem:
+        return Judgement(Verdict.FAIL_WRONG_CONTENT, problem)
+    return Judgement(Verdict.ACCEPTABLE_ACCEPTED if vector.expect == "acceptable" else Verdict.PASS)
+
+
+def content_problem(expected: Expected, outcome: Outcome, capabilities: Capabilities) -> str | None:
+    """How what the implementation returned differs from what the file holds, or ``None``."""
+    if capabilities.kind == "validator":
+        return None
+    if outcome.digest is not None:
+        if outcome.digest.count != len(expected.tensors):
+            return f"{outcome.digest.count} tensors, expected {len(expected.tensors)}"
+        if outcome.digest.sha256 != expected.digest:
+            return "content differs (reported as one digest: names, dtypes, shapes, bytes or metadata)"
+        return None
+    if outcome.tensors is None:
+        return "returned no tensors"
+    if (outcome.metadata or None) != (expected.metadata or None):
+        return f"metadata {_short(outcome.metadata)}, expected {_short(expected.metadata)}"
+    returned: dict[str, TensorDigest] = {}
+    for tensor in outcome.tensors:
+        if tensor.name in returned:
+            return f"tensor {tensor.name!r} returned twice"
+        returned[tensor.name] = tensor
+    wanted = {t.name: t for t in expected.tensors}
+    missing, extra = wanted.keys() - returned.keys(), returned.keys() - wanted.keys()
+    if missing or extra:
+        parts = [
+            f"missing {sorted(missing)[:5]}" if missing else "",
+            f"unexpected {sorted(extra)[:5]}" if extra else "",
+        ]
+        return "tensors differ: " + "; ".join(p for p in parts if p)
+    for name, want in wanted.items():
+        got = returned[name]
+        if got.dtype != want.dtype:
+            return f"tensor {name!r}: dtype {got.dtype}, expected {want.dtype}"
+        if got.shape != want.shape:
+            return f"tensor {name!r}: shape {list(got.shape)}, expected {list(want.shape)}"
+        if capabilities.kind == "full":
+            if got.sha256 is None:
+                return f"tensor {name!r}: no bytes returned"
+            if got.nbytes != want.nbytes or got.sha256 != want.sha256:
+                return (
+                    f"tensor {name!r}: {got.nbytes} bytes with sha256 {got.sha256[:12]}..., "
+                    f"expected {want.nbytes} bytes with {(want.sha256 or '')[:12]}..."
+                )
+    return None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"

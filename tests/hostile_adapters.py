@@ -1,0 +1,102 @@
+"""Adapters that misbehave on purpose, to prove the runner classifies each and keeps going.
+
+They are selected as ``tests.hostile_adapters:NAME`` and run in worker processes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+from safetensors_conformance.adapters.protocol import Capabilities, Description, Loaded, LoadedTensor
+from safetensors_conformance.adapters.reference import ReferenceAdapter
+from safetensors_conformance.format.dtypes import DTYPES
+
+ALL = Capabilities("full", frozenset(DTYPES))
+
+
+class _Base:
+    def __init__(self) -> None:
+        self.name = type(self).__name__
+
+    def describe(self) -> Description:
+        return Description(f"hostile {self.name}", "0", ALL)
+
+
+class Segfault(_Base):
+    """Dereferences a null pointer."""
+
+    def load(self, path: str) -> Loaded:
+        ctypes.string_at(0)
+        raise AssertionError("unreachable")
+
+
+class Forever(_Base):
+    """Never returns."""
+
+    def load(self, path: str) -> Loaded:
+        while True:
+            pass
+
+
+class Hog(_Base):
+    """Asks for 100 GiB."""
+
+    def load(self, path: str) -> Loaded:
+        hoard = bytearray(100 << 30)
+        return Loaded([LoadedTensor("x", "U8", (len(hoard),), bytes(hoard))])
+
+
+class Garbage(ReferenceAdapter):
+    """Prints garbage on stdout and stderr, then answers correctly."""
+
+    def load(self, path: str) -> Loaded:
+        print("}{ not a protocol line")
+        os.write(1, b"\x00\xff garbage straight to fd 1\n")
+        sys.stdout.flush()
+        return super().load(path)
+
+
+class WrongBytes(ReferenceAdapter):
+    """Answers with the right names, dtypes and shapes but flips the first byte of each tensor."""
+
+    def load(self, path: str) -> Loaded:
+        loaded = super().load(path)
+        assert loaded.tensors is not None
+        flipped = [
+            LoadedTensor(t.name, t.dtype, t.shape, bytes([t.data[0] ^ 0xFF]) + t.data[1:] if t.data else t.data)
+            for t in loaded.tensors
+        ]
+        return Loaded(flipped, loaded.metadata)
+
+
+class AcceptAll(_Base):
+    """Accepts every file and returns nothing."""
+
+    def load(self, path: str) -> Loaded:
+        return Loaded([], None)
+
+
+class Exits(_Base):
+    """Exits the process with status 3."""
+
+    def load(self, path: str) -> Loaded:
+        os._exit(3)
+
+
+class InternalError(_Base):
+    """Rejects everything through a KeyError, not its documented error."""
+
+    def load(self, path: str) -> Loaded:
+        return {}["header"]  # type: ignore[no-any-return]
+
+
+class BrokenDescribe(_Base):
+    """Cannot even describe itself."""
+
+    def describe(self) -> Description:
+        raise RuntimeError("no description")
+
+    def load(self, path: str) -> Loaded:
+        raise AssertionError("unreachable")

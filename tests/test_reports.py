@@ -1,0 +1,135 @@
+"""`run`, `report`, `compare` and `adapters` from the command line, and what the reports hold."""
+
+from __future__ import annotations
+
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from safetensors_conformance._resources import data_path
+from safetensors_conformance.cli import main
+from safetensors_conformance.runner.results import Results
+
+SCHEMA = json.loads(data_path("schema", "results.schema.json").read_text())
+SUBSET = ["--group", "buffer", "--group", "duplicates", "--group", "metadata"]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(list(argv), out, err), out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("run")
+    status, out, _ = run(
+        "run", "--impl", "reference", "--impl", "safetensors", *SUBSET, "--out", str(folder), "--quiet"
+    )
+    assert status == 1, out  # safetensors keeps the last of duplicate names
+    return folder
+
+
+def test_run_writes_every_report(results_dir: Path) -> None:
+    for name in ("results.jsonl", "results.json", "results.md", "results.html"):
+        assert (results_dir / name).stat().st_size > 0
+
+
+def test_results_follow_their_schema(results_dir: Path) -> None:
+    document = json.loads((results_dir / "results.json").read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["selections"] == ["reference", "safetensors"]
+    verdicts = {(r["implementation"], r["vector"]): r["verdict"] for r in document["results"]}
+    assert verdicts[("safetensors", "duplicates/name-last-covers-buffer")] == "fail-accepted-invalid"
+    assert verdicts[("reference", "duplicates/name-last-covers-buffer")] == "pass"
+
+
+def test_markdown_matrix_groups_by_requirement(results_dir: Path) -> None:
+    text = (results_dir / "results.md").read_text()
+    assert "## HEADER-UNIQUE-NAMES (MUST) — 4. Header text" in text
+    assert "| `duplicates/name-identical-entries`, `duplicates/name-last-covers-buffer`" in text
+    assert "| ✓ | ✗a |" in text
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.external: list[str] = []
+        self.open_details = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        values = dict(attrs)
+        if tag in ("script", "link", "img") or (tag == "style" and values.get("src")):
+            self.external.append(tag)
+        if tag == "details" and "open" in values:
+            self.open_details += 1
+
+
+def test_html_matrix_is_self_contained_and_opens_on_failures(results_dir: Path) -> None:
+    page = _Page()
+    page.feed((results_dir / "results.html").read_text())
+    assert page.external == []
+    assert "table" in page.tags
+    assert page.open_details == 2  # HEADER-UNIQUE-NAMES and META-UNIQUE-KEYS have failures
+    text = (results_dir / "results.html").read_text()
+    assert "vectors: <code>duplicates/name-identical-entries</code>" in text  # identical rows are folded
+
+
+def test_report_renders_again_from_results_json(results_dir: Path, tmp_path: Path) -> None:
+    status, out, _ = run(
+        "report",
+        str(results_dir / "results.json"),
+        "--markdown",
+        str(tmp_path / "r.md"),
+        "--html",
+        str(tmp_path / "r.html"),
+    )
+    assert status == 0
+    assert (tmp_path / "r.md").read_text() == (results_dir / "results.md").read_text()
+    assert (tmp_path / "r.html").read_text() == (results_dir / "results.html").read_text()
+    assert "verdicts per requirement section" in out
+
+
+def test_compare_shows_what_changed_and_fails_on_regressions(results_dir: Path, tmp_path: Path) -> None:
+    before = Results.read(results_dir / "results.json")
+    after = json.loads((results_dir / "results.json").read_text())
+    for result in after["results"]:
+        if result["implementation"] == "reference" and result["vector"] == "buffer/overlap-tied":
+            result["verdict"] = "fail-accepted-invalid"
+        if result["implementation"] == "safetensors" and result["vector"] == "duplicates/name-three-times":
+            result["verdict"] = "pass"
+    (tmp_path / "after.json").write_text(json.dumps(after))
+    status, out, _ = run("compare", str(results_dir / "results.json"), str(tmp_path / "after.json"))
+    assert status == 1
+    assert "regressions: 1\n  reference buffer/overlap-tied: pass -> fail-accepted-invalid" in out
+    assert "improvements: 1\n  safetensors duplicates/name-three-times: fail-accepted-invalid -> pass" in out
+    assert f"unchanged: {len(before.results) - 2}" in out
+    same, _, _ = run("compare", str(results_dir / "results.json"), str(results_dir / "results.json"))
+    assert same == 0
+
+
+def test_known_failures_make_the_run_pass(tmp_path: Path) -> None:
+    known = Path(__file__).resolve().parent.parent / "examples" / "known-failures" / "safetensors.txt"
+    status, out, _ = run(
+        "run", "--impl", "safetensors", *SUBSET, "--out", str(tmp_path), "--quiet", "--known-failures", str(known)
+    )
+    assert status == 0, out
+
+
+def test_run_usage_errors(tmp_path: Path) -> None:
+    assert run("run", "--impl", "nope", "--out", str(tmp_path))[0] == 2
+    assert run("run", "--impl", "reference", "--id", "no/such", "--out", str(tmp_path))[0] == 2
+    assert run("run", "--impl", "reference", "--policy", "metadata-null=maybe", "--out", str(tmp_path))[0] == 2
+
+
+def test_adapters_lists_what_works_here() -> None:
+    status, out, _ = run("adapters")
+    assert status == 0
+    lines = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith("also")}
+    assert set(lines) >= {"reference", "safetensors", "safetensors-np", "safetensors-pt"}
+    assert "0.8.0" in lines["safetensors"]

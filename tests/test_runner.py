@@ -1,0 +1,200 @@
+"""The isolated runner: hostile adapters are classified and never stop a run; results stream and resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from safetensors_conformance.adapters.outcome import Outcome, TensorDigest
+from safetensors_conformance.adapters.protocol import Capabilities
+from safetensors_conformance.corpus import load_corpus
+from safetensors_conformance.runner import Settings, Verdict, judge, run
+from safetensors_conformance.runner.results import Results
+
+CORPUS = load_corpus()
+IDS = ["dtypes/f32-sample", "examples/minimal", "buffer/overlap-tied", "framing/length-past-end-large", "metadata/null"]
+VECTORS = [CORPUS.get(i) for i in IDS]
+VALID = ("dtypes/f32-sample", "examples/minimal")
+INVALID = ("buffer/overlap-tied", "framing/length-past-end-large")
+QUICK = Settings(timeout=1.5, memory_limit=1 << 30)
+
+
+def verdicts(
+    tmp_path: Path, selection: str, settings: Settings = QUICK, vectors: Sequence[object] = VECTORS
+) -> dict[str, tuple[Verdict, str | None, str | None]]:
+    results = run([selection], vectors, CORPUS, tmp_path / "results.jsonl", settings, fresh=True)  # type: ignore[arg-type]
+    assert results.implementations[selection].available, results.implementations[selection].reason
+    return {r.vector: (r.verdict, r.detail, r.flagged) for r in results.results}
+
+
+def test_reference_passes_the_sample(tmp_path: Path) -> None:
+    found = verdicts(tmp_path, "reference")
+    assert {k: v[0] for k, v in found.items()} == {
+        **dict.fromkeys(VALID + INVALID, Verdict.PASS),
+        "metadata/null": Verdict.ACCEPTABLE_REJECTED,
+    }
+
+
+def test_a_segfault_is_a_crash_and_the_worker_restarts(tmp_path: Path) -> None:
+    found = verdicts(tmp_path, "tests.hostile_adapters:Segfault")
+    assert {v[0] for v in found.values()} == {Verdict.CRASH}
+    assert all("SIGSEGV" in (v[1] or "") for v in found.values())
+    assert len(found) == len(IDS)
+
+
+def test_an_endless_loop_is_a_timeout(tmp_path: Path) -> None:
+    found = verdicts(
+        tmp_path, "tests.hostile_adapters:Forever", Settings(timeout=0.5, memory_limit=1 << 30), VECTORS[:3]
+    )
+    assert {v[0] for v in found.values()} == {Verdict.TIMEOUT}
+
+
+def test_asking_for_100_gib_hits_the_memory_limit(tmp_path: Path) -> None:
+    found = verdicts(tmp_path, "tests.hostile_adapters:Hog")
+    assert {v[0] for v in found.values()} == {Verdict.MEMORY_LIMIT}
+
+
+def test_printing_garbage_cannot_corrupt_the_protocol(tmp_path: Path) -> None:
+    assert verdicts(tmp_path, "tests.hostile_adapters:Garbage") == verdicts(tmp_path / "reference", "reference")
+
+
+def test_wrong_bytes_are_wrong_content(tmp_path: Path) -> None:
+    found = verdicts(tmp_path, "tests.hostile_adapters:WrongBytes")
+    for vector in VALID:
+        assert found[vector][0] is Verdict.FAIL_WRONG_CONTENT
+        assert "bytes with sha256" in (found[vector][1] or "")
+    for vector in INVALID:
+        assert found[vector][0] is Verdict.PASS
+
+
+def test_accepting_everything_fails_every_vector_that_must_be_rejected(tmp_path: Path) -> None:
+    found = verdicts(tmp_path, "tests.hostile_adapters:AcceptAll")
+    for vector in INVALID:
+        assert found[vector][0] is Verdict.FAIL_ACCEPTED_INVALID
+    for vector in (*VALID, "metadata/null"):
+        assert found[vector][0] is Verdict.FAIL_WRONG_CONTENT
+
+
+def test_exiting_is_a_crash(tmp_path: Path) -> None:
+    found = verdicts(tmp_path, "tests.hostile_adapters:Exits")
+    assert {v[0] for v in found.values()} == {Verdict.CRASH}
+    assert all("exited with status 3" in (v[1] or "") for v in found.values())
+
+
+def test_rejection_by_an_internal_error_counts_but_is_flagged(tmp_path: Path) -> None:
+    found = verdicts(tmp_path, "tests.hostile_adapters:InternalError")
+    for vector in INVALID:
+        assert found[vector][0] is Verdict.PASS
+        assert found[vector][2] == "unexpected KeyError"
+    for vector in VALID:
+        assert found[vector][0] is Verdict.FAIL_REJECTED_VALID
+
+
+def test_an_adapter_that_cannot_describe_itself_is_unavailable(tmp_path: Path) -> None:
+    results = run(["tests.hostile_adapters:BrokenDescribe"], VECTORS, CORPUS, tmp_path / "r.jsonl", QUICK, fresh=True)
+    description = results.implementations["tests.hostile_adapters:BrokenDescribe"]
+    assert not description.available
+    assert "no description" in (description.reason or "")
+    assert results.results == []
+
+
+def test_a_program_answering_garbage_crashes_and_is_restarted(tmp_path: Path) -> None:
+    selection = f"serve:{sys.executable} tests/garbage_server.py"
+    found = verdicts(tmp_path, selection)
+    assert {v[0] for v in found.values()} == {Verdict.CRASH}
+    assert all("protocol error: not a JSON line" in (v[1] or "") for v in found.values())
+
+
+def test_results_stream_and_an_interrupted_run_resumes(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    first = run(["reference"], VECTORS, CORPUS, path, QUICK, fresh=True)
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["kind"] for line in lines] == ["run", "implementation"] + ["result"] * len(IDS)
+    # Keep two results, as if the run had been killed, plus a torn line from the interrupted write.
+    kept = [*lines[:4], lines[4][:10]]
+    path.write_text("\n".join(kept) + "\n")
+    marker = json.loads(lines[3])
+    resumed = run(["reference"], VECTORS, CORPUS, path, QUICK)
+    assert sorted(r.vector for r in resumed.results) == sorted(IDS)
+    assert [r.verdict for r in resumed.results] == [r.verdict for r in first.results]
+    assert any(r.vector == marker["vector"] and r.seconds == marker["seconds"] for r in resumed.results)
+
+
+def test_a_different_run_is_not_overwritten_without_fresh(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    run(["reference"], VECTORS[:2], CORPUS, path, QUICK, fresh=True)
+    with pytest.raises(ValueError, match="different run"):
+        run(["reference"], VECTORS, CORPUS, path, QUICK)
+
+
+def test_isolation_modes_agree(tmp_path: Path) -> None:
+    by_mode = {}
+    for mode in ("worker", "process", "none"):
+        settings = Settings(timeout=30, memory_limit=None, isolation=mode)  # type: ignore[arg-type]
+        by_mode[mode] = verdicts(tmp_path / mode, "reference", settings)
+    assert by_mode["worker"] == by_mode["process"] == by_mode["none"]
+
+
+# --- Judging ---------------------------------------------------------------------------------------
+
+FULL = Capabilities("full")
+
+
+def test_policies_decide_acceptable_vectors() -> None:
+    vector = CORPUS.get("metadata/null")
+    expected = CORPUS.expected(vector)
+    assert expected is not None
+    accepted = Outcome(
+        "accepted", tuple(TensorDigest(t.name, t.dtype, t.shape, t.nbytes, t.sha256) for t in expected.tensors), None
+    )
+    rejected = Outcome("rejected", error="no")
+    assert judge(vector, expected, accepted, FULL, {}).verdict is Verdict.ACCEPTABLE_ACCEPTED
+    assert judge(vector, expected, rejected, FULL, {}).verdict is Verdict.ACCEPTABLE_REJECTED
+    assert judge(vector, expected, accepted, FULL, {"metadata-null": "reject"}).verdict is Verdict.FAIL_ACCEPTED_INVALID
+    assert judge(vector, expected, rejected, FULL, {"metadata-null": "accept"}).verdict is Verdict.FAIL_REJECTED_VALID
+
+
+def test_header_only_and_validator_kinds_are_judged_on_what_they_return() -> None:
+    vector = CORPUS.get("dtypes/f32-sample")
+    expected = CORPUS.expected(vector)
+    assert expected is not None
+    no_bytes = Outcome(
+        "accepted", tuple(TensorDigest(t.name, t.dtype, t.shape, None, None) for t in expected.tensors), None
+    )
+    assert judge(vector, expected, no_bytes, Capabilities("header-only"), {}).verdict is Verdict.PASS
+    assert judge(vector, expected, no_bytes, FULL, {}).verdict is Verdict.FAIL_WRONG_CONTENT
+    assert (
+        judge(vector, expected, Outcome("accepted", None, None), Capabilities("validator"), {}).verdict is Verdict.PASS
+    )
+
+
+def test_unsupported_dtypes_are_skipped_not_failed(tmp_path: Path) -> None:
+    vector = CORPUS.get("dtypes/bf16-sample")
+    found = verdicts(tmp_path, "safetensors-np", vectors=[vector])
+    assert found[vector.id][0] is Verdict.SKIP_UNSUPPORTED
+    assert "BF16" in (found[vector.id][1] or "")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+@pytest.mark.parametrize("mode", ["serve", "cmd"])
+def test_the_javascript_reader_speaks_both_modes(tmp_path: Path, mode: str) -> None:
+    flag = " --serve" if mode == "serve" else ""
+    found = verdicts(tmp_path, f"{mode}:node examples/js-reader/reader.mjs{flag}", Settings(timeout=30))
+    # The example reader treats "__metadata__": null as absent (flag metadata-null).
+    assert {k: v[0] for k, v in found.items()} == {
+        **dict.fromkeys(VALID + INVALID, Verdict.PASS),
+        "metadata/null": Verdict.ACCEPTABLE_ACCEPTED,
+    }
+    assert found["buffer/overlap-tied"][1] == "Rejection: b does not start where the previous tensor ends"
+
+
+def test_results_json_round_trips(tmp_path: Path) -> None:
+    results = run(["reference"], VECTORS, CORPUS, tmp_path / "results.jsonl", QUICK, fresh=True)
+    results.write(tmp_path / "results.json")
+    again = Results.read(tmp_path / "results.json")
+    assert again.to_json() == results.to_json()
