@@ -91,6 +91,8 @@ def parse_reply(message: dict[str, Any]) -> Outcome:
     if kind not in REPORTED:
         raise ProtocolError(f"'outcome' must be one of {', '.join(REPORTED)}, not {kind!r}")
     if kind == "accepted":
+        if "tensors" not in message and "digest" not in message:
+            raise ProtocolError("an accepted result needs 'tensors' (null for a validator) or 'digest'")
         tensors = message.get("tensors")
         metadata = message.get("metadata")
         if metadata is not None and (

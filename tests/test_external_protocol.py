@@ -1,0 +1,118 @@
+"""The external-program protocol: its schema, the runner's parser, and a real program's messages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from safetensors_conformance._resources import data_path
+from safetensors_conformance.adapters.outcome import ProtocolError, parse_reply
+from safetensors_conformance.corpus import load_corpus
+
+SCHEMA = json.loads(data_path("schema", "external-protocol.schema.json").read_text())
+ROOT = Path(__file__).resolve().parent.parent
+SHA = "ab" * 32
+
+
+def validator(definition: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(
+        {"$schema": SCHEMA["$schema"], "$defs": SCHEMA["$defs"], "$ref": f"#/$defs/{definition}"}
+    )
+
+
+def test_schema_is_valid_2020_12() -> None:
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+GOOD_RESULTS: list[dict[str, Any]] = [
+    {
+        "outcome": "accepted",
+        "tensors": [{"name": "w", "dtype": "F32", "shape": [2], "nbytes": 8, "sha256": SHA}],
+        "metadata": None,
+    },
+    {
+        "outcome": "accepted",
+        "tensors": [{"name": "w", "dtype": "F32", "shape": [2], "data": "AAAAAAAAAAA="}],
+        "metadata": {"k": "v"},
+    },
+    {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "F32", "shape": []}], "metadata": None},
+    {"outcome": "accepted", "tensors": None},
+    {"outcome": "accepted", "digest": {"count": 3, "sha256": SHA}, "metadata": None},
+    {"outcome": "rejected", "error": "bad header", "error_type": "HeaderError"},
+    {"outcome": "rejected", "error": "index out of range", "unexpected": True},
+    {"outcome": "unsupported", "error": "no BF16"},
+    {"outcome": "memory-limit"},
+]
+BAD_RESULTS: list[dict[str, Any]] = [
+    {"outcome": "maybe"},
+    {"outcome": "accepted"},
+    {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "F32", "shape": [-1], "nbytes": 0, "sha256": SHA}]},
+    {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "F32", "shape": [2], "sha256": SHA}]},
+    {"outcome": "accepted", "tensors": [{"name": 1, "dtype": "F32", "shape": [2]}]},
+    {"outcome": "accepted", "tensors": [], "metadata": {"k": 1}},
+    {"outcome": "rejected", "error": 5},
+]
+
+
+@pytest.mark.parametrize("message", GOOD_RESULTS)
+def test_good_results_pass_the_schema_and_the_parser(message: dict[str, Any]) -> None:
+    assert validator("result").is_valid(message)
+    assert parse_reply(message).kind == message["outcome"]
+
+
+@pytest.mark.parametrize("message", BAD_RESULTS)
+def test_bad_results_fail_the_schema_and_the_parser(message: dict[str, Any]) -> None:
+    assert not validator("result").is_valid(message)
+    with pytest.raises(ProtocolError):
+        parse_reply(message)
+
+
+def test_requests_and_replies() -> None:
+    requests = validator("request")
+    assert requests.is_valid({"seq": 1, "op": "start", "protocol": 1})
+    assert requests.is_valid({"seq": 2, "op": "load", "path": "/x.safetensors"})
+    assert requests.is_valid({"seq": 3, "op": "stop"})
+    assert not requests.is_valid({"seq": 2, "op": "load"})
+    replies = validator("reply")
+    assert replies.is_valid({"seq": 1, "started": {"implementation": "r", "version": "1"}})
+    assert replies.is_valid({"seq": 2, "outcome": "rejected", "error": "no"})
+    assert replies.is_valid({"seq": 3, "stopped": True})
+    assert not replies.is_valid({"outcome": "rejected"})
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_javascript_reader_speaks_the_protocol() -> None:
+    program = ["node", str(ROOT / "examples" / "js-reader" / "reader.mjs")]
+    described = subprocess.run([*program, "--describe"], capture_output=True, text=True, check=True)
+    assert validator("description").is_valid(json.loads(described.stdout))
+    corpus = load_corpus()
+    for vector_id, status in (("examples/minimal", 0), ("buffer/overlap-tied", 1)):
+        done = subprocess.run(
+            [*program, str(corpus.path(corpus.get(vector_id)))], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == status
+        assert validator("result").is_valid(json.loads(done.stdout))
+    served = subprocess.run(
+        [*program, "--serve"],
+        input="\n".join(
+            json.dumps(m)
+            for m in (
+                {"seq": 1, "op": "start", "protocol": 1},
+                {"seq": 2, "op": "load", "path": str(corpus.path(corpus.get("examples/minimal")))},
+                {"seq": 3, "op": "stop"},
+            )
+        )
+        + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    replies = [json.loads(line) for line in served.stdout.splitlines()]
+    assert [r["seq"] for r in replies] == [1, 2, 3]
+    assert all(validator("reply").is_valid(r) for r in replies)
