@@ -36,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_runner.py
 
 clean:
-	rm -rf $(VENV) .examples .bench conformance-results dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .bench conformance-results dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -6,15 +6,15 @@ where pytest already owns a name (``--timeout`` is ``--vector-timeout`` under py
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """One option; a NamedTuple, not a dataclass, because `validate` builds this parser at start-up."""
+
     cli: str
     dest: str
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any]
     pytest: str | None = None  # the pytest spelling, when it differs
 
     @property

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 from .spec import spec_path
@@ -58,21 +57,3 @@ def parse_examples(text: str) -> list[Example]:
 def load_examples() -> list[Example]:
     """The examples of the shipped spec."""
     return parse_examples(spec_path().read_text(encoding="utf-8"))
-
-
-def write_examples(directory: Path) -> list[Path]:
-    """Write each example to ``directory`` as ``<expect>-<id>.safetensors``; returns the paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for example in load_examples():
-        path = directory / f"{example.expect}-{example.id}.safetensors"
-        path.write_bytes(example.content)
-        paths.append(path)
-    return paths
-
-
-if __name__ == "__main__":
-    import sys
-
-    for written in write_examples(Path(sys.argv[1] if len(sys.argv) > 1 else "examples")):
-        print(written)

@@ -117,7 +117,6 @@ class ProgramSession:
         self.process: subprocess.Popen[bytes] | None = None
         self.stderr: IO[bytes] | None = None
         self.description: Description | None = None
-        self.starts = 0
         self._seq = 0
         self._buffer = b""
 
@@ -131,7 +130,6 @@ class ProgramSession:
         self.process, self.stderr = spawn(
             self.argv, memory_limit=self.memory_limit, env=self.env, stdout=subprocess.PIPE
         )
-        self.starts += 1
         self._buffer = b""
         reply = self._exchange({"op": "start", "protocol": PROTOCOL_VERSION}, self.startup_timeout)
         if isinstance(reply, Outcome):

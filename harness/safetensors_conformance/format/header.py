@@ -8,7 +8,6 @@ the named checks, which say what is wrong. A property test keeps the two in agre
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from operator import itemgetter
 from typing import Any, Final, NamedTuple, cast
 
@@ -286,26 +285,35 @@ def check_offsets(value: object, path: Path, sink: Sink) -> tuple[int, int] | No
     return begin, end
 
 
+def byte_size(dtype: str, bits: int, shape: list[int]) -> int | tuple[Req, str]:
+    """The byte size of a tensor, or the SIZE-LIMIT or SIZE-WHOLE-BYTES problem that prevents one.
+
+    The reader and the writer both size tensors here.
+    """
+    nonzero = bits
+    for dim in shape:
+        nonzero *= dim or 1
+    if nonzero > U64_MAX:
+        return Req.SIZE_LIMIT, f"shape {shape} of {dtype} takes more than 2^64-1 bits"
+    total_bits = 0 if 0 in shape else nonzero
+    if total_bits % 8:
+        return Req.SIZE_WHOLE_BYTES, f"{total_bits // bits} {dtype} elements take {total_bits} bits, not whole bytes"
+    return total_bits // 8
+
+
 def check_size(
     dtype: str, bits: int, shape: list[int], offsets: tuple[int, int] | None, *, paths: tuple[Path, Path], sink: Sink
 ) -> bool:
     """SIZE-LIMIT, SIZE-WHOLE-BYTES and SIZE-MATCH; True when the size is right."""
     shape_path, offsets_path = paths
-    nonzero = bits
-    for dim in shape:
-        nonzero *= dim or 1
-    if nonzero > U64_MAX:
-        sink.add(Req.SIZE_LIMIT, f"shape {shape} of {dtype} takes more than 2^64-1 bits", shape_path)
+    size = byte_size(dtype, bits, shape)
+    if isinstance(size, tuple):
+        sink.add(*size, shape_path)
         return False
-    total_bits = 0 if 0 in shape else nonzero
-    if total_bits % 8:
-        count = total_bits // bits
-        sink.add(Req.SIZE_WHOLE_BYTES, f"{count} {dtype} elements take {total_bits} bits, not whole bytes", shape_path)
-        return False
-    if offsets is not None and offsets[1] - offsets[0] != total_bits // 8:
+    if offsets is not None and offsets[1] - offsets[0] != size:
         sink.add(
             Req.SIZE_MATCH,
-            f"shape {shape} of {dtype} takes {total_bits // 8} bytes, "
+            f"shape {shape} of {dtype} takes {size} bytes, "
             f"but data_offsets [{offsets[0]}, {offsets[1]}] span {offsets[1] - offsets[0]}",
             offsets_path,
         )
@@ -634,10 +642,3 @@ def _check_buffer(ranges: list[_Range], data_start: int, buffer_length: int, com
             last = item
     if complete and len(inside) == len(ranges) and covered < buffer_length:
         _trailing(data_start, covered, buffer_length, sink)
-
-
-def iter_paths(findings: list[Finding]) -> Iterator[tuple[Path, bool]]:
-    """The header locations that a list of findings needs offsets for."""
-    for finding in findings:
-        if finding.offset is None and finding.path is not None:
-            yield finding.path, finding.key

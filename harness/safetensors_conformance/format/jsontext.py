@@ -108,7 +108,6 @@ class Decoded(NamedTuple):
     value: object
     end: int
     text: str
-    blanked: bool
 
 
 def skip_whitespace(text: str, index: int) -> int:
@@ -126,14 +125,14 @@ def decode(text: str, start: int, object_hook: ObjectHook = tuple) -> Decoded:
     # A "-0" token decodes to 0 in the fast decoder; when the text could hold one, keep the sign.
     keep_signs = "-0" in text
     try:
-        return _decode(object_hook, keep_signs, text, start, blanked=False)
+        return _decode(object_hook, keep_signs, text, start)
     except RecursionError:
         pass
     reduced = blank_deep_values(text.encode("utf-8")).decode("utf-8")
-    return _decode(object_hook, True, reduced, start, blanked=True)
+    return _decode(object_hook, True, reduced, start)
 
 
-def _decode(object_hook: ObjectHook, keep_signs: bool, text: str, start: int, *, blanked: bool) -> Decoded:
+def _decode(object_hook: ObjectHook, keep_signs: bool, text: str, start: int) -> Decoded:
     try:
         value, end = _decoder(object_hook, keep_signs).raw_decode(text, start)
     except json.JSONDecodeError as error:
@@ -144,8 +143,8 @@ def _decode(object_hook: ObjectHook, keep_signs: bool, text: str, start: int, *,
         # An integer with thousands of digits: Python refuses to convert it. Keep it as a token.
         if keep_signs:
             raise
-        return _decode(object_hook, True, text, start, blanked=blanked)
-    return Decoded(value, end, text, blanked)
+        return _decode(object_hook, True, text, start)
+    return Decoded(value, end, text)
 
 
 def _find_constant(text: str, start: int) -> int:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .dtypes import DTYPES
-from .header import METADATA_KEY, Sink
+from .header import METADATA_KEY, Sink, byte_size
 from .jsontext import pointer
-from .limits import HEADER_ALIGNMENT, LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH, U64_MAX
+from .limits import HEADER_ALIGNMENT, LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH
 from .reader import Tensor, check_header_bytes
 from .requirements import Req
 from .violations import FormatError, Violation
@@ -123,7 +123,6 @@ def _check_tensor(name: object, tensor: Tensor, repeated: bool, sink: Sink) -> N
     dtype = DTYPES.get(dtype_name) if isinstance(dtype_name, str) else None
     if dtype is None:
         sink.add(Req.DTYPE_KNOWN, f"unknown dtype {tensor.dtype!r}", (*path, ("dtype", 0)))
-    count = 1
     dims: tuple[object, ...] = tensor.shape
     for dim in dims:
         if type(dim) is not int:
@@ -132,25 +131,14 @@ def _check_tensor(name: object, tensor: Tensor, repeated: bool, sink: Sink) -> N
         if dim < 0:
             sink.add(Req.NUMBER_FORM, f"dimension {dim} is negative", (*path, ("shape", 0)))
             return
-        count *= dim
     if dtype is None:
         return
-    nonzero_bits = dtype.bits
-    for dim in tensor.shape:
-        nonzero_bits *= dim or 1
-    if nonzero_bits > U64_MAX:
-        sink.add(Req.SIZE_LIMIT, f"shape {list(tensor.shape)} of {dtype.name} takes more than 2^64-1 bits", path)
-        return
-    bits = count * dtype.bits
-    if bits % 8:
-        sink.add(Req.SIZE_WHOLE_BYTES, f"{count} {dtype.name} elements take {bits} bits, not whole bytes", path)
-        return
-    if len(tensor.data) != bits // 8:
-        sink.add(
-            Req.SIZE_MATCH,
-            f"shape {list(tensor.shape)} of {dtype.name} takes {bits // 8} bytes, but {len(tensor.data)} were given",
-            path,
-        )
+    size = byte_size(dtype.name, dtype.bits, list(tensor.shape))
+    if isinstance(size, tuple):
+        sink.add(*size, path)
+    elif len(tensor.data) != size:
+        message = f"shape {list(tensor.shape)} of {dtype.name} takes {size} bytes, but {len(tensor.data)} were given"
+        sink.add(Req.SIZE_MATCH, message, path)
 
 
 def _encodable(text: str) -> bool:

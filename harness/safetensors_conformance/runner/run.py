@@ -82,7 +82,6 @@ class Implementation:
         self.env = None if kind in ("cmd", "serve") else worker_environment()
         self.session: ProgramSession | None = None
         self.adapter: Adapter | None = None
-        self.restarts = 0
 
     def start(self) -> Description:
         if self.settings.isolation == "none":
@@ -108,12 +107,9 @@ class Implementation:
         if self.one_shot:
             return run_once(self.argv, path, timeout=timeout, memory_limit=self.settings.memory_limit)
         assert self.session is not None
-        was_alive = self.session.alive
         outcome = self.session.load(path, timeout)
         if self.settings.isolation == "process":
             self.session.close()
-        elif not was_alive and self.session.starts > 1:
-            self.restarts += 1
         return outcome
 
     def close(self) -> None:
