@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from safetensors_conformance._resources import data_path
+from safetensors_conformance.adapters.external import ProgramSession
 from safetensors_conformance.adapters.outcome import ProtocolError, parse_reply
 from safetensors_conformance.corpus import load_corpus
+from safetensors_conformance.corpus.model import content_digest
 
 SCHEMA = json.loads(data_path("schema", "external-protocol.schema.json").read_text())
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +63,8 @@ BAD_RESULTS: list[dict[str, Any]] = [
     {"outcome": "accepted", "tensors": [{"name": 1, "dtype": "F32", "shape": [2]}]},
     {"outcome": "accepted", "tensors": [], "metadata": {"k": 1}},
     {"outcome": "rejected", "error": 5},
+    {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "U8", "shape": [1], "nbytes": 1, "sha256": "zz" * 32}]},
+    {"outcome": "accepted", "digest": {"count": 3, "sha256": "g" * 64}, "metadata": None},
 ]
 
 
@@ -116,3 +124,59 @@ def test_the_javascript_reader_speaks_the_protocol() -> None:
     replies = [json.loads(line) for line in served.stdout.splitlines()]
     assert [r["seq"] for r in replies] == [1, 2, 3]
     assert all(validator("reply").is_valid(r) for r in replies)
+
+
+rows = st.lists(
+    st.tuples(
+        st.text(max_size=6),
+        st.sampled_from(["U8", "F32", "BF16", "F8_E4M3"]),
+        st.lists(st.integers(0, 2**40), max_size=3).map(tuple),
+        st.none() | st.integers(0, 2**40),
+        st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows, st.none() | st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=3))
+def test_content_digest_is_the_documented_hash(
+    tensors: list[tuple[str, str, tuple[int, ...], int | None, str | None]], metadata: dict[str, str] | None
+) -> None:
+    """docs/external-protocol.md, spelled out with json.dumps: what another language computes."""
+    compact = {"separators": (",", ":"), "ensure_ascii": True}
+    lines = "".join(
+        json.dumps([n, d, list(s), b, h], **compact) + "\n" for n, d, s, b, h in sorted(tensors, key=lambda t: t[0])
+    )  # type: ignore[arg-type]
+    text = lines + json.dumps(metadata or {}, sort_keys=True, **compact)  # type: ignore[arg-type]
+    assert content_digest(tensors, metadata) == hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+SLOW_REPLIER = r"""
+import json, sys, time
+for line in sys.stdin:
+    request = json.loads(line)
+    if request["op"] == "start":
+        print(json.dumps({"seq": request["seq"], "started": {"implementation": "slow", "version": "0"}}), flush=True)
+    elif request["op"] == "load":
+        metadata = {"k": "x" * 5_000_000}
+        reply = json.dumps({"seq": request["seq"], "outcome": "accepted", "tensors": [], "metadata": metadata})
+        half = len(reply) // 2
+        sys.stdout.write(reply[:half]); sys.stdout.flush(); time.sleep(0.1)
+        sys.stdout.write(reply[half:] + "\n"); sys.stdout.flush()
+    else:
+        break
+"""
+
+
+def test_a_long_reply_in_pieces_is_read_whole() -> None:
+    """A 5 MB reply line arriving in many reads, with a pause inside it, is one reply."""
+    session = ProgramSession([sys.executable, "-c", SLOW_REPLIER], timeout=30, memory_limit=None)
+    try:
+        assert session.start().available
+        for _ in range(2):
+            outcome = session.load("/unused")
+            assert outcome.kind == "accepted"
+            assert outcome.metadata == {"k": "x" * 5_000_000}
+    finally:
+        session.close()

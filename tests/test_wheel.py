@@ -50,6 +50,8 @@ def test_wheel_ships_spec_and_schemas(installed: tuple[Path, Path]) -> None:
         "schema/validate-report.schema.json",
     ):
         assert f"safetensors_conformance/_data/{data}" in names
+    # Users type-check their own adapters against the Adapter protocol (PEP 561).
+    assert "safetensors_conformance/py.typed" in names
 
 
 def test_installed_validate_and_cite_work_outside_the_checkout(installed: tuple[Path, Path], tmp_path: Path) -> None:

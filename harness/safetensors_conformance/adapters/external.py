@@ -31,6 +31,8 @@ from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected,
 PROTOCOL_VERSION = 1
 #: A reply line longer than this is not a reply: the program is printing something else.
 MAX_REPLY_BYTES = 64 * 1024 * 1024
+#: Bytes read from a program's stdout at a time.
+READ_CHUNK = 1 << 20
 #: How much of a dead program's stderr goes into the crash detail.
 STDERR_TAIL = 2000
 _OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "std::bad_alloc", "out of memory", "Cannot allocate memory")
@@ -118,7 +120,7 @@ class ProgramSession:
         self.stderr: IO[bytes] | None = None
         self.description: Description | None = None
         self._seq = 0
-        self._buffer = b""
+        self._buffer = bytearray()
 
     @property
     def alive(self) -> bool:
@@ -130,7 +132,7 @@ class ProgramSession:
         self.process, self.stderr = spawn(
             self.argv, memory_limit=self.memory_limit, env=self.env, stdout=subprocess.PIPE
         )
-        self._buffer = b""
+        self._buffer = bytearray()
         reply = self._exchange({"op": "start", "protocol": PROTOCOL_VERSION}, self.startup_timeout)
         if isinstance(reply, Outcome):
             self.close()
@@ -225,20 +227,24 @@ class ProgramSession:
         assert self.process is not None
         assert self.process.stdout is not None
         fd = self.process.stdout.fileno()
-        while b"\n" not in self._buffer:
+        buffer = self._buffer
+        searched = 0  # a long reply arrives in many chunks: look for the line feed in new bytes only
+        while (end := buffer.find(b"\n", searched)) < 0:
+            searched = len(buffer)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
             ready, _, _ = select.select([fd], [], [], remaining)
             if not ready:
                 continue
-            chunk = os.read(fd, 1 << 16)
+            chunk = os.read(fd, READ_CHUNK)
             if not chunk:
                 raise EOFError
-            self._buffer += chunk
-            if len(self._buffer) > MAX_REPLY_BYTES:
+            buffer += chunk
+            if len(buffer) > MAX_REPLY_BYTES:
                 raise ProtocolError(f"a reply line longer than {MAX_REPLY_BYTES} bytes")
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line = bytes(buffer[:end])
+        del buffer[: end + 1]
         return line
 
     def _died(self) -> Outcome:

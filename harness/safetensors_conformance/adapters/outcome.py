@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from ..corpus.model import TensorDigest, content_digest
 from .protocol import Loaded
@@ -69,20 +69,15 @@ def from_loaded(loaded: Loaded) -> Outcome:
     if loaded.tensors is None:
         return Outcome("accepted", None, loaded.metadata)
     sha256 = hashlib.sha256
-    listing = [
-        (
-            t.name,
-            t.dtype,
-            tuple(t.shape),
-            *((None, None) if t.data is None else (len(t.data), sha256(t.data).hexdigest())),
-        )
+    rows = [
+        (t.name, t.dtype, tuple(t.shape), None, None)
+        if t.data is None
+        else (t.name, t.dtype, tuple(t.shape), len(t.data), sha256(t.data).hexdigest())
         for t in loaded.tensors
     ]
-    if len(listing) > DIGEST_ABOVE:
-        return Outcome(
-            "accepted", None, loaded.metadata, Digest(len(listing), content_digest(listing, loaded.metadata))
-        )
-    return Outcome("accepted", tuple(TensorDigest(*row) for row in listing), loaded.metadata)
+    if len(rows) > DIGEST_ABOVE:
+        return Outcome("accepted", None, loaded.metadata, Digest(len(rows), content_digest(rows, loaded.metadata)))
+    return Outcome("accepted", tuple(map(TensorDigest._make, rows)), loaded.metadata)
 
 
 def parse_reply(message: dict[str, Any]) -> Outcome:
@@ -105,7 +100,7 @@ def parse_reply(message: dict[str, Any]) -> Outcome:
             if (
                 not isinstance(digest, dict)
                 or type(digest.get("count")) is not int
-                or not isinstance(digest.get("sha256"), str)
+                or not _is_sha256(digest.get("sha256"))
             ):
                 raise ProtocolError("'digest' must be an object with an integer 'count' and a hex 'sha256'")
             return Outcome("accepted", None, metadata, Digest(digest["count"], digest["sha256"].lower()))
@@ -125,6 +120,13 @@ def parse_reply(message: dict[str, Any]) -> Outcome:
     )
 
 
+def _is_sha256(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and len(value) == 64 and all(c in _HEX for c in value)
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
 def _tensor(item: Any) -> TensorDigest:
     if not isinstance(item, dict):
         raise ProtocolError("each tensor must be an object")
@@ -142,6 +144,6 @@ def _tensor(item: Any) -> TensorDigest:
     sha256, nbytes = item.get("sha256"), item.get("nbytes")
     if sha256 is None and nbytes is None:
         return TensorDigest(name, dtype, tuple(shape), None, None)
-    if not isinstance(sha256, str) or len(sha256) != 64 or type(nbytes) is not int:
+    if not _is_sha256(sha256) or type(nbytes) is not int:
         raise ProtocolError(f"tensor {name!r}: give 'data' (base64), or 'sha256' (hex) with 'nbytes'")
     return TensorDigest(name, dtype, tuple(shape), nbytes, sha256.lower())

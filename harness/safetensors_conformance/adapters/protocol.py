@@ -10,7 +10,7 @@ unexpected.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 Kind = Literal["full", "header-only", "validator"]
 
@@ -85,14 +85,14 @@ class Description:
         )
 
 
-@dataclass(frozen=True)
-class LoadedTensor:
-    """One tensor as an implementation returned it; ``data`` is ``None`` for header-only adapters."""
+class LoadedTensor(NamedTuple):
+    """One tensor as an implementation returned it: raw little-endian bytes (``bytes`` or
+    ``bytearray``, not copied again), or ``None`` for header-only adapters."""
 
     name: str
     dtype: str
     shape: tuple[int, ...]
-    data: bytes | None
+    data: bytes | bytearray | None
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 EXPECTS = ("valid", "invalid", "acceptable")
 PHASES = ("header", "validation", "data")
 
 
 def content_digest(
-    tensors: Iterable[tuple[str, str, Sequence[int], int | None, str | None]], metadata: dict[str, str] | None
+    tensors: Iterable[tuple[str, str, tuple[int, ...], int | None, str | None]], metadata: dict[str, str] | None
 ) -> str:
     """SHA-256 of a file's content, independent of tensor order.
 
@@ -24,22 +25,30 @@ def content_digest(
     compact JSON with sorted keys. Both sides of a comparison compute it the same way.
     """
     quote = encode_basestring_ascii
-    hasher = hashlib.sha256()
-    lines = []
-    for name, dtype, shape, nbytes, sha256 in sorted(tensors, key=lambda t: t[0]):
-        dims = ",".join(map(str, shape))
-        size = "null" if nbytes is None else str(nbytes)
+    # A million-tensor file has a handful of (dtype, shape, size) triples: format each once.
+    middles: dict[tuple[str, tuple[int, ...], int | None], str] = {}
+    lines: list[tuple[str, str]] = []
+    for name, dtype, shape, nbytes, sha256 in tensors:
+        middle = middles.get((dtype, shape, nbytes))
+        if middle is None:
+            dims = ",".join(map(str, shape))
+            size = "null" if nbytes is None else str(nbytes)
+            middle = middles[dtype, shape, nbytes] = f",{quote(dtype)},[{dims}],{size},"
         digest = "null" if sha256 is None else quote(sha256)
-        lines.append(f"[{quote(name)},{quote(dtype)},[{dims}],{size},{digest}]\n")
-    hasher.update("".join(lines).encode("ascii"))
+        lines.append((name, f"[{quote(name)}{middle}{digest}]\n"))
+    lines.sort(key=itemgetter(0))
+    hasher = hashlib.sha256("".join([line for _, line in lines]).encode("ascii"))
     hasher.update(json.dumps(metadata or {}, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
     return hasher.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class TensorDigest:
+class TensorDigest(NamedTuple):
     """One tensor as a reader returns it or must return it: name, dtype, shape and the length and
-    SHA-256 of its raw bytes (``None`` when a header-only reader returns no bytes)."""
+    SHA-256 of its raw bytes (``None`` when a header-only reader returns no bytes).
+
+    A tuple, not a dataclass: a million-tensor file makes a million of them, and a tuple is
+    built several times faster.
+    """
 
     name: str
     dtype: str
@@ -48,7 +57,7 @@ class TensorDigest:
     sha256: str | None
 
     @classmethod
-    def of(cls, name: str, dtype: str, shape: tuple[int, ...], data: bytes) -> TensorDigest:
+    def of(cls, name: str, dtype: str, shape: tuple[int, ...], data: bytes | bytearray) -> TensorDigest:
         return cls(name, dtype, tuple(shape), len(data), hashlib.sha256(data).hexdigest())
 
     def to_json(self) -> dict[str, Any]:
@@ -75,7 +84,7 @@ class Expected:
     @cached_property
     def digest(self) -> str:
         """The content digest a reader reporting in digest mode must match (computed once)."""
-        return content_digest(((t.name, t.dtype, t.shape, t.nbytes, t.sha256) for t in self.tensors), self.metadata)
+        return content_digest(self.tensors, self.metadata)
 
     def to_json(self) -> dict[str, Any]:
         return {"tensors": [t.to_json() for t in self.tensors], "metadata": self.metadata}
