@@ -10,7 +10,6 @@ NumPy cannot hold BF16, FP8, F4 or F6 and PyTorch has no F6: those are declared,
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from ..format.dtypes import DTYPES
@@ -30,6 +29,9 @@ _TORCH_NAMES = {
 
 
 def _version(package: str) -> str | None:
+    """The installed version, without importing the package (importing torch takes seconds)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(package)
     except PackageNotFoundError:
@@ -49,9 +51,13 @@ class BytesAdapter:
         self.name = "safetensors"
 
     def describe(self) -> Description:
-        found = _version("safetensors")
-        if found is None:
+        # The module's own version: load imports it anyway, and a worker then starts without
+        # importlib.metadata.
+        try:
+            import safetensors
+        except ImportError:
             return _missing("safetensors (Hugging Face, deserialize)", "safetensors")
+        found = str(safetensors.__version__)
         return Description("safetensors (Hugging Face, deserialize)", found, Capabilities("full", frozenset(DTYPES)))
 
     def load(self, path: str) -> Loaded:

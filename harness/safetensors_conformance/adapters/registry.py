@@ -17,7 +17,6 @@ from __future__ import annotations
 import shlex
 from functools import cache
 from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any
 
 from .protocol import Adapter
@@ -32,6 +31,10 @@ class SelectionError(ValueError):
 @cache
 def registered() -> dict[str, str]:
     """Registered adapter names and the object each entry point names (looked up once)."""
+    # Imported here: a worker that is handed its adapter's module:attr never scans entry points,
+    # and importlib.metadata is half of a worker's start-up.
+    from importlib.metadata import entry_points
+
     return {ep.name: ep.value for ep in entry_points(group=GROUP)}
 
 
