@@ -17,6 +17,9 @@ run can go below.
 
 The in-process mode runs under the same garbage-collector settings as a worker, so the comparison
 is of isolation alone.
+
+It then times the whole command a user runs, ``safetensors-conformance run --no-synth --isolation
+MODE`` (start-up, loading the corpus and writing the reports included), on the committed files.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -44,6 +49,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-synth", action="store_true", help="committed vectors only")
     parser.add_argument("--out", type=Path, default=ROOT / ".bench" / "runner.json")
+    parser.add_argument("--no-cli", action="store_true", help="skip timing the whole run command")
     args = parser.parse_args()
     corpus = load_corpus()
     committed = [v for v in corpus.vectors if not v.synth]
@@ -95,9 +101,40 @@ def main() -> int:
         summary["whole_process_per_vector_over_recipe_loads"] = bound
         print(f"  the implementation loads the {len(recipes)} recipes in {floor:.2f} s in-process; no sequential run")
         print(f"  of the whole corpus is faster, so process per vector / any isolated run <= {bound}x")
+    if not args.no_cli:
+        summary["command"] = time_commands(args.impl, args.repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0
+
+
+def time_commands(impl: str, repeat: int) -> dict[str, object]:
+    """Median wall time of ``run --no-synth`` as a whole process, per isolation mode."""
+    runs: dict[str, list[float]] = {mode: [] for mode in MODES}
+    with tempfile.TemporaryDirectory() as scratch:
+        for round_number in range(repeat):
+            for mode in MODES if round_number % 2 == 0 else reversed(MODES):
+                command = [sys.executable, "-m", "safetensors_conformance", "run", "--impl", impl, "--no-synth"]
+                command += ["--isolation", mode, "--fresh", "--quiet", "--out", scratch]
+                started = time.perf_counter()
+                done = subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+                runs[mode].append(time.perf_counter() - started)
+                if done.returncode not in (0, 1):
+                    raise SystemExit(f"{' '.join(command)} exited with {done.returncode}")
+    median = {mode: statistics.median(values) for mode, values in runs.items()}
+    print(f"  whole command, run --no-synth ({repeat} alternating runs, median):")
+    for mode in MODES:
+        print(f"  {LABELS[mode]:20} {median[mode]:18.2f}")
+    worker_ratio = round(median["worker"] / median["none"], 2)
+    process_ratio = round(median["process"] / median["worker"], 2)
+    print(f"  {'worker / in-process':28} {worker_ratio:>17}x")
+    print(f"  {'process per vector / worker':28} {process_ratio:>17}x")
+    return {
+        "seconds": {mode: round(value, 3) for mode, value in median.items()},
+        "runs": {mode: [round(v, 3) for v in values] for mode, values in runs.items()},
+        "worker_over_in_process": worker_ratio,
+        "process_per_vector_over_worker": process_ratio,
+    }
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from safetensors_conformance import Tensor, load, write_file
 from safetensors_conformance._resources import data_path
 from safetensors_conformance.adapters.external import ProgramSession
 from safetensors_conformance.adapters.outcome import ProtocolError, parse_reply
@@ -180,3 +181,30 @@ def test_a_long_reply_in_pieces_is_read_whole() -> None:
             assert outcome.metadata == {"k": "x" * 5_000_000}
     finally:
         session.close()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_javascript_readers_digest_matches(tmp_path: Path) -> None:
+    """Above 10,000 tensors the JS reader sends a digest. Names beyond U+FFFF sort differently by
+    UTF-16 unit than by code point, and integer-like metadata keys come first in a JS object: the
+    digest must still be the one the runner computes."""
+    tensors = {f"t{i}": Tensor("U8", (1,), bytes([i % 256])) for i in range(10_001)}
+    for name in ("\U0001f600", "\uffff", "\x7f", "é", 'q"\\'):
+        tensors[name] = Tensor("U8", (2,), name.encode()[:2].ljust(2, b"\0"))
+    metadata = {"10": "a", "9": "b", "\U0001f600": "\x7f", "\ufb01": "é"}
+    path = tmp_path / "many.safetensors"
+    write_file(path, tensors, metadata)
+    done = subprocess.run(
+        ["node", str(ROOT / "examples" / "js-reader" / "reader.mjs"), str(path)],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    reply = json.loads(done.stdout)
+    assert validator("result").is_valid(reply)
+    outcome = parse_reply(reply)
+    loaded, _ = load(path)
+    rows = [(n, t.dtype, t.shape, len(t.data), hashlib.sha256(t.data).hexdigest()) for n, t in loaded.items()]
+    assert outcome.digest is not None
+    assert outcome.digest.count == len(tensors)
+    assert outcome.digest.sha256 == content_digest(rows, metadata)

@@ -20,6 +20,9 @@ const BITS = {
   C64: 64n, F64: 64n, I64: 64n, U64: 64n,
 };
 const U64_MAX = (1n << 64n) - 1n;
+// Above this many tensors the reply is one content digest instead of a listing (the protocol's
+// "digest"), so a million-tensor file is not a 130 MB line.
+const DIGEST_ABOVE = 10_000;
 
 class Rejection extends Error {}
 
@@ -98,10 +101,35 @@ export function load(path) {
         sha256: createHash("sha256").update(data).digest("hex"),
       };
     });
+    if (tensors.length > DIGEST_ABOVE) {
+      return { outcome: "accepted", digest: { count: tensors.length, sha256: contentDigest(tensors, metadata) }, metadata };
+    }
     return { outcome: "accepted", tensors, metadata };
   } finally {
     closeSync(fd);
   }
+}
+
+// JSON with every character outside printable ASCII escaped, as the digest definition requires.
+function asciiJson(value) {
+  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+// Names in Unicode code point order: the order of their UTF-8 bytes (not of UTF-16 units, which
+// is what a plain string comparison gives).
+function byCodePoint(a, b) {
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+function contentDigest(tensors, metadata) {
+  const hash = createHash("sha256");
+  const keyed = tensors.map((t) => [Buffer.from(t.name, "utf8"), t]);
+  keyed.sort((a, b) => Buffer.compare(a[0], b[0]));
+  for (const [, t] of keyed) hash.update(asciiJson([t.name, t.dtype, t.shape, t.nbytes, t.sha256]) + "\n");
+  // Built by hand: a JavaScript object puts integer-like keys first, whatever order they came in.
+  const keys = Object.keys(metadata ?? {}).sort(byCodePoint);
+  hash.update("{" + keys.map((k) => asciiJson(k) + ":" + asciiJson(metadata[k])).join(",") + "}");
+  return hash.digest("hex");
 }
 
 function outcome(path) {
