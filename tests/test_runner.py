@@ -15,6 +15,7 @@ from safetensors_conformance.adapters.protocol import Capabilities
 from safetensors_conformance.corpus import load_corpus
 from safetensors_conformance.runner import Settings, Verdict, judge, run
 from safetensors_conformance.runner.results import Results
+from safetensors_conformance.runner.run import deadline
 
 CORPUS = load_corpus()
 IDS = ["dtypes/f32-sample", "examples/minimal", "buffer/overlap-tied", "framing/length-past-end-large", "metadata/null"]
@@ -198,3 +199,19 @@ def test_results_json_round_trips(tmp_path: Path) -> None:
     results.write(tmp_path / "results.json")
     again = Results.read(tmp_path / "results.json")
     assert again.to_json() == results.to_json()
+
+
+def test_the_deadline_grows_with_the_file_and_its_header(tmp_path: Path) -> None:
+    short = tmp_path / "short"
+    short.write_bytes(b"\x01\x02")
+    assert deadline(30, short) == 30 + 2 / 2_000_000
+    # 8 + 4,000,000 header bytes + 1,000,000 data bytes: 2.5 s for the file, 4 s for the header.
+    large = tmp_path / "large"
+    with large.open("wb") as file:
+        file.write((4_000_000).to_bytes(8, "little"))
+        file.truncate(5_000_008)
+    assert deadline(30, large) == pytest.approx(30 + 5_000_008 / 2_000_000 + 4.0)
+    # A declared length past the end counts only the bytes the file has.
+    lying = tmp_path / "lying"
+    lying.write_bytes((2**63).to_bytes(8, "little") + b" " * 1_000_000)
+    assert deadline(30, lying) == pytest.approx(30 + 1_000_008 / 2_000_000 + 1.0)

@@ -55,7 +55,7 @@ SHARED = (
             "type": float,
             "default": 30.0,
             "metavar": "SECONDS",
-            "help": "per vector, plus 1 s per 2 MB of file (default: 30)",
+            "help": "per vector, plus 1 s per 2 MB of file and per 1 MB of header (default: 30)",
         },
         pytest="--vector-timeout",
     ),

@@ -30,8 +30,21 @@ from .verdicts import Judgement, Policy, Verdict, judge, unsupported_dtypes
 
 Isolation = Literal["worker", "process", "none"]
 GIB = 1 << 30
-#: Large files get more time: the per-vector timeout grows by one second per this many bytes.
+#: Large files get more time: the per-vector timeout grows by one second per this many bytes of
+#: file, and by one more second per this many bytes of header (a header's tensors are each
+#: loaded, converted and hashed: a million of them take a minute through PyTorch).
 BYTES_PER_EXTRA_SECOND = 2_000_000
+HEADER_BYTES_PER_EXTRA_SECOND = 1_000_000
+
+
+def deadline(timeout: float, path: Path) -> float:
+    """Seconds allowed for one file: the timeout, plus time for its size and its header's size
+    (the declared length, as far as the file holds it)."""
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        prefix = file.read(8)
+    header = min(int.from_bytes(prefix, "little"), size - 8) if len(prefix) == 8 else 0
+    return timeout + size / BYTES_PER_EXTRA_SECOND + header / HEADER_BYTES_PER_EXTRA_SECOND
 
 
 @dataclass(frozen=True)
@@ -98,9 +111,9 @@ class Implementation:
             self.session.close()
         return description
 
-    def outcome(self, path: str, size: int = 0) -> Outcome:
-        """Run one file; the deadline is the timeout plus one second per 2 MB of file."""
-        timeout = self.settings.timeout + size / BYTES_PER_EXTRA_SECOND
+    def outcome(self, path: str, timeout: float | None = None) -> Outcome:
+        """Run one file within ``timeout`` seconds (default: the settings' timeout)."""
+        timeout = self.settings.timeout if timeout is None else timeout
         if self.adapter is not None:
             external: Callable[[str], Outcome] | None = getattr(self.adapter, "outcome", None)
             return external(path) if external is not None else load_outcome(self.adapter, path)
@@ -154,7 +167,7 @@ def run_vector(
             f"declares no support for {', '.join(sorted(missing))}",
         )
     started = time.perf_counter()
-    outcome = implementation.outcome(str(path), path.stat().st_size)
+    outcome = implementation.outcome(str(path), deadline(implementation.settings.timeout, path))
     seconds = time.perf_counter() - started
     judgement: Judgement = judge(vector, expected, outcome, capabilities, policies)
     return Result(implementation.selection, vector.id, judgement.verdict, judgement.detail, judgement.flagged, seconds)
