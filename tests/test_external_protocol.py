@@ -208,3 +208,41 @@ def test_the_javascript_readers_digest_matches(tmp_path: Path) -> None:
     assert outcome.digest is not None
     assert outcome.digest.count == len(tensors)
     assert outcome.digest.sha256 == content_digest(rows, metadata)
+
+
+def misbehaving(mode: str) -> ProgramSession:
+    return ProgramSession(
+        [sys.executable, str(ROOT / "tests" / "misbehaving_server.py"), mode], timeout=5, memory_limit=None
+    )
+
+
+def test_a_crash_is_judged_by_its_own_stderr_not_an_earlier_files() -> None:
+    session = misbehaving("oom-then-segfault")
+    try:
+        assert session.start().available
+        assert session.load("/first").kind == "rejected"
+        crashed = session.load("/second")
+        assert crashed.kind == "crash"
+        assert "SIGSEGV" in (crashed.detail or "")
+    finally:
+        session.close()
+
+
+def test_a_program_that_closes_its_output_but_lives_on_is_a_crash_not_a_hang() -> None:
+    session = misbehaving("close-stdout")
+    try:
+        assert session.start().available
+        outcome = session.load("/any", timeout=1)
+        assert outcome.kind == "crash"
+        assert outcome.detail == "closed its output without exiting"
+        assert not session.alive
+    finally:
+        session.close()
+
+
+def test_a_persistent_program_that_does_not_exist_is_unavailable(tmp_path: Path) -> None:
+    session = ProgramSession([str(tmp_path / "no-such-program")], timeout=5, memory_limit=None)
+    description = session.start()
+    assert not description.available
+    assert (description.reason or "").startswith("cannot run: ")
+    assert session.load("/any").kind == "crash"

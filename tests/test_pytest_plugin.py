@@ -64,9 +64,7 @@ def test_known_failures_turn_into_strict_xfails(pytester: pytest.Pytester) -> No
 def test_a_known_failure_that_passes_fails_the_run(pytester: pytest.Pytester) -> None:
     known = pytester.path / "known.txt"
     known.write_text("reference buffer/overlap-tied  # pretend the reference is wrong here\n")
-    result = pytester.runpytest(
-        "--impl=reference", "--vector-id=buffer/overlap-tied", f"--known-failures={known}", "-o", "xfail_strict=true"
-    )
+    result = pytester.runpytest("--impl=reference", "--vector-id=buffer/overlap-tied", f"--known-failures={known}")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*XPASS(strict)*pretend the reference is wrong here*"])
 
@@ -117,6 +115,21 @@ def test_bad_selections_are_usage_errors(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--impl=no-such-reader")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*no adapter named 'no-such-reader'*"])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--policy=metadata-null=maybe", "*--policy 'metadata-null=maybe': expected FLAG=accept|reject|either*"),
+        ("--known-failures=/no/such/file.txt", "*No such file or directory*/no/such/file.txt*"),
+        ("--requirement=NO-SUCH-ID", "*the filters select no vectors*"),
+        ("--vector-id=no/such", "*no such vectors: no/such*"),
+    ],
+)
+def test_bad_options_are_usage_errors_not_tracebacks(pytester: pytest.Pytester, option: str, message: str) -> None:
+    result = pytester.runpytest("--impl=reference", option)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
 
 
 def test_without_impl_the_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:

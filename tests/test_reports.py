@@ -12,6 +12,7 @@ import pytest
 
 from safetensors_conformance._resources import data_path
 from safetensors_conformance.cli import main
+from safetensors_conformance.corpus import load_corpus
 from safetensors_conformance.runner.results import Results
 
 SCHEMA = json.loads(data_path("schema", "results.schema.json").read_text())
@@ -119,6 +120,16 @@ def test_known_failures_make_the_run_pass(tmp_path: Path) -> None:
         "run", "--impl", "safetensors", *SUBSET, "--out", str(tmp_path), "--quiet", "--known-failures", str(known)
     )
     assert status == 0, out
+    assert "known failures (listed in the known-failures file)" in out
+    results = json.loads((tmp_path / "results.json").read_text())
+    groups = set(SUBSET[1::2])
+    assert len(results["results"]) == sum(1 for v in load_corpus().vectors if v.group in groups)
+
+
+def test_an_implementation_that_cannot_run_fails_the_run(tmp_path: Path) -> None:
+    status, out, _ = run("run", "--impl", "safetensors-pt:device=cuda:0", *SUBSET, "--out", str(tmp_path), "--quiet")
+    assert status == 1
+    assert "not run: safetensors-pt:device=cuda:0: CUDA is not available on this machine" in out
 
 
 def test_run_usage_errors(tmp_path: Path) -> None:

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from safetensors_conformance.adapters.outcome import Outcome, TensorDigest
+from safetensors_conformance.adapters.outcome import Digest, Outcome, TensorDigest
 from safetensors_conformance.adapters.protocol import Capabilities
 from safetensors_conformance.corpus import load_corpus
+from safetensors_conformance.corpus.model import content_digest
 from safetensors_conformance.runner import Settings, Verdict, judge, run
-from safetensors_conformance.runner.results import Results
+from safetensors_conformance.runner.results import Results, read_stream
 from safetensors_conformance.runner.run import deadline
 
+ROOT = Path(__file__).resolve().parent.parent
 CORPUS = load_corpus()
 IDS = ["dtypes/f32-sample", "examples/minimal", "buffer/overlap-tied", "framing/length-past-end-large", "metadata/null"]
 VECTORS = [CORPUS.get(i) for i in IDS]
@@ -58,6 +60,7 @@ def test_an_endless_loop_is_a_timeout(tmp_path: Path) -> None:
 def test_asking_for_100_gib_hits_the_memory_limit(tmp_path: Path) -> None:
     found = verdicts(tmp_path, "tests.hostile_adapters:Hog")
     assert {v[0] for v in found.values()} == {Verdict.MEMORY_LIMIT}
+    assert {v[1] for v in found.values()} == {"MemoryError"}
 
 
 def test_printing_garbage_cannot_corrupt_the_protocol(tmp_path: Path) -> None:
@@ -105,7 +108,7 @@ def test_an_adapter_that_cannot_describe_itself_is_unavailable(tmp_path: Path) -
 
 
 def test_a_program_answering_garbage_crashes_and_is_restarted(tmp_path: Path) -> None:
-    selection = f"serve:{sys.executable} tests/garbage_server.py"
+    selection = f"serve:{sys.executable} {ROOT / 'tests' / 'garbage_server.py'}"
     found = verdicts(tmp_path, selection)
     assert {v[0] for v in found.values()} == {Verdict.CRASH}
     assert all("protocol error: not a JSON line" in (v[1] or "") for v in found.values())
@@ -118,12 +121,16 @@ def test_results_stream_and_an_interrupted_run_resumes(tmp_path: Path) -> None:
     assert [json.loads(line)["kind"] for line in lines] == ["run", "implementation"] + ["result"] * len(IDS)
     # Keep two results, as if the run had been killed, plus a torn line from the interrupted write.
     kept = [*lines[:4], lines[4][:10]]
-    path.write_text("\n".join(kept) + "\n")
+    path.write_text("\n".join(kept))
     marker = json.loads(lines[3])
     resumed = run(["reference"], VECTORS, CORPUS, path, QUICK)
     assert sorted(r.vector for r in resumed.results) == sorted(IDS)
     assert [r.verdict for r in resumed.results] == [r.verdict for r in first.results]
     assert any(r.vector == marker["vector"] and r.seconds == marker["seconds"] for r in resumed.results)
+    # The torn line was cut: every result of both runs reads back from the file.
+    again = read_stream(path)
+    assert again is not None
+    assert sorted(r.vector for r in again.results) == sorted(IDS)
 
 
 def test_a_different_run_is_not_overwritten_without_fresh(tmp_path: Path) -> None:
@@ -185,7 +192,9 @@ def test_unsupported_dtypes_are_skipped_not_failed(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", ["serve", "cmd"])
 def test_the_javascript_reader_speaks_both_modes(tmp_path: Path, mode: str) -> None:
     flag = " --serve" if mode == "serve" else ""
-    found = verdicts(tmp_path, f"{mode}:node examples/js-reader/reader.mjs{flag}", Settings(timeout=30))
+    found = verdicts(
+        tmp_path, f"{mode}:node {ROOT / 'examples' / 'js-reader' / 'reader.mjs'}{flag}", Settings(timeout=30)
+    )
     # The example reader treats "__metadata__": null as absent (flag metadata-null).
     assert {k: v[0] for k, v in found.items()} == {
         **dict.fromkeys(VALID + INVALID, Verdict.PASS),
@@ -215,3 +224,14 @@ def test_the_deadline_grows_with_the_file_and_its_header(tmp_path: Path) -> None
     lying = tmp_path / "lying"
     lying.write_bytes((2**63).to_bytes(8, "little") + b" " * 1_000_000)
     assert deadline(30, lying) == pytest.approx(30 + 1_000_008 / 2_000_000 + 1.0)
+
+
+def test_a_header_only_reader_reporting_a_digest_is_judged_without_bytes() -> None:
+    """Above 10,000 tensors a worker reports one digest; a header-only reader's has no bytes in it."""
+    vector = CORPUS.get("dtypes/f32-sample")
+    expected = CORPUS.expected(vector)
+    assert expected is not None
+    rows = [(t.name, t.dtype, t.shape, None, None) for t in expected.tensors]
+    digest = Outcome("accepted", None, None, Digest(len(rows), content_digest(rows, None)))
+    assert judge(vector, expected, digest, Capabilities("header-only"), {}).verdict is Verdict.PASS
+    assert judge(vector, expected, digest, FULL, {}).verdict is Verdict.FAIL_WRONG_CONTENT

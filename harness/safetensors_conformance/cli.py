@@ -81,7 +81,8 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="certify implementations against the corpus",
         description="Run implementations over the vector corpus in isolated worker processes and write "
         "results.jsonl (streamed), results.json, results.md and results.html. Exit status: 0 when no "
-        "verdict is a failure (apart from known failures), 1 otherwise, 2 on usage errors.",
+        "verdict is a failure (apart from known failures), 1 otherwise or when an implementation could not "
+        "run, 2 on usage errors.",
     )
     register(running.add_argument, pytest=False)
     running.add_argument(
@@ -227,9 +228,11 @@ def _report_json(path: str, report: Report) -> dict[str, object]:
 
 
 def _print_report(path: str, report: Report, out: TextIO) -> None:
-    from .spec import load_index  # only a report with findings needs the spec index
+    index: dict[str, Requirement] = {}
+    if report.violations or report.warnings:
+        from .spec import load_index  # only a report with findings needs the spec index
 
-    index = load_index() if report.violations or report.warnings else {}
+        index = load_index()
     header = report.header
     detail = f" ({len(header)} tensors)" if header is not None else ""
     print(f"{'PASS' if report.conforms else 'FAIL'}  {path}{detail}", file=out)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ._resources import checkout_root, data_root
-from .corpus import load_corpus
+from .corpus import Corpus, Vector, load_corpus
 from .format.reader import check
 
 
@@ -24,9 +24,9 @@ def run_vectors(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
             return _check(synthetic=not args.no_synth, regenerate=not args.no_regenerate, out=out)
         corpus = load_corpus()
         if args.action == "list":
-            return _list(args, out)
+            return _list(corpus, args, out)
         if args.action == "show":
-            vector = corpus.get(args.id)
+            vector = _vector(corpus, args.id)
             print(json.dumps(vector.to_json(), indent=2, ensure_ascii=False), file=out)
             report = check(corpus.path(vector))
             verdict = (
@@ -41,19 +41,23 @@ def run_vectors(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
         if args.action == "materialize":
             ids = args.ids or [v.id for v in corpus.vectors if v.synth is not None]
             for vector_id in ids:
-                print(corpus.path(corpus.get(vector_id)), file=out)
+                print(corpus.path(_vector(corpus, vector_id)), file=out)
             return 0
-    except KeyError as error:
-        print(f"safetensors-conformance: error: {error.args[0]}", file=err)
-        return 2
     except CorpusUsageError as error:
         print(f"safetensors-conformance: error: {error}", file=err)
         return 2
     raise AssertionError(args.action)
 
 
-def _list(args: argparse.Namespace, out: TextIO) -> int:
-    corpus = load_corpus()
+def _vector(corpus: Corpus, vector_id: str) -> Vector:
+    """A vector the user named; an unknown id is a usage error, a KeyError anywhere else a bug."""
+    try:
+        return corpus.get(vector_id)
+    except KeyError as error:
+        raise CorpusUsageError(error.args[0]) from None
+
+
+def _list(corpus: Corpus, args: argparse.Namespace, out: TextIO) -> int:
     selected = [
         v
         for v in corpus.vectors

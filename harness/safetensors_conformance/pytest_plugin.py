@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from .runner.results import Result
     from .runner.run import Implementation, Settings
 
-MIB = 1 << 20
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("safetensors-conformance", "certify a safetensors implementation against the vector corpus")
@@ -46,36 +44,20 @@ class Certification:
     def __init__(self, config: pytest.Config) -> None:
         from .corpus import load_corpus
         from .runner.known import NONE, KnownFailures
-        from .runner.run import Settings
-        from .runner_cli import parse_policies
+        from .runner_cli import RunUsageError, select_vectors, settings_from
+
+        def get(dest: str) -> Any:
+            return config.getoption(dest, default=None)
 
         self.corpus: Corpus = load_corpus()
-        memory = config.getoption("memory_limit")
-        self.settings: Settings = Settings(
-            config.getoption("vector_timeout"),
-            memory * MIB if memory else None,
-            "worker",
-            parse_policies(config.getoption("policy")),
-        )
         known = config.getoption("known_failures")
-        self.known: KnownFailures = KnownFailures.read(Path(known)) if known else NONE
+        try:  # the same checks as `run`, reported the way pytest reports bad options
+            self.settings: Settings = settings_from(get)
+            self.known: KnownFailures = KnownFailures.read(Path(known)) if known else NONE
+            self.vectors: list[Vector] = select_vectors(self.corpus, get)
+        except (RunUsageError, ValueError, OSError) as error:
+            raise pytest.UsageError(str(error)) from None
         self.implementations: dict[str, tuple[Implementation, Description]] = {}
-
-    def vectors(self, config: pytest.Config) -> list[Vector]:
-        requirements = {r.upper() for r in config.getoption("requirement")}
-        flags = set(config.getoption("flag"))
-        ids = set(config.getoption("vector_id"))
-        unknown = ids - {v.id for v in self.corpus.vectors}
-        if unknown:
-            raise pytest.UsageError(f"--vector-id: no such vectors: {', '.join(sorted(unknown))}")
-        return [
-            v
-            for v in self.corpus.vectors
-            if (not requirements or requirements & set(v.requirements))
-            and (not flags or flags & set(v.flags))
-            and (not ids or v.id in ids)
-            and not (config.getoption("no_synth") and v.synth is not None)
-        ]
 
     def started(self, selection: str) -> tuple[Implementation, Description]:
         if selection not in self.implementations:
@@ -178,10 +160,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             raise pytest.UsageError(f"--impl {selection!r}: {error}") from None
     certification = Certification(config)
     config.stash[_CERTIFICATION] = certification
-    vectors = certification.vectors(config)
     for selection in selections:
         node = ImplementationNode.from_parent(session, name=selection, nodeid=selection)
-        for vector in vectors:
+        for vector in certification.vectors:
             item = VectorItem.from_parent(
                 node, name=vector.id, vector=vector, selection=selection, certification=certification
             )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the parser is built for every command, validate too: import the runner only to run
     from .corpus import Corpus
@@ -51,21 +52,21 @@ def parse_policies(values: list[str]) -> dict[str, dict[str, Policy]]:
     return policies
 
 
-def select_vectors(corpus: Corpus, args: argparse.Namespace) -> list[Vector]:
-    chosen = []
-    for vector in corpus.vectors:
-        if args.vector_id and vector.id not in args.vector_id:
-            continue
-        if args.group and vector.group not in args.group:
-            continue
-        if args.requirement and not {r.upper() for r in args.requirement} & set(vector.requirements):
-            continue
-        if args.flag and not set(args.flag) & set(vector.flags):
-            continue
-        if args.no_synth and vector.synth is not None:
-            continue
-        chosen.append(vector)
-    unknown = set(args.vector_id) - {v.id for v in corpus.vectors}
+def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
+    """The vectors the shared filter options select (``get`` reads an option by its dest; the
+    pytest plugin has no ``group``); unknown ids and an empty selection are usage errors."""
+    ids, groups = get("vector_id"), get("group") or []
+    requirements, flags = {r.upper() for r in get("requirement")}, set(get("flag"))
+    chosen = [
+        vector
+        for vector in corpus.vectors
+        if (not ids or vector.id in ids)
+        and (not groups or vector.group in groups)
+        and (not requirements or requirements & set(vector.requirements))
+        and (not flags or flags & set(vector.flags))
+        and not (get("no_synth") and vector.synth is not None)
+    ]
+    unknown = set(ids) - {v.id for v in corpus.vectors}
     if unknown:
         raise RunUsageError(f"no such vectors: {', '.join(sorted(unknown))}")
     if not chosen:
@@ -73,27 +74,31 @@ def select_vectors(corpus: Corpus, args: argparse.Namespace) -> list[Vector]:
     return chosen
 
 
+def settings_from(get: Callable[[str], Any], **more: Any) -> Settings:
+    """Settings from the shared options (``more``: what only one face sets, isolation and jobs)."""
+    from .runner.run import Settings
+
+    memory = get("memory_limit")
+    return Settings(
+        get("vector_timeout"), memory * MIB if memory else None, policies=parse_policies(get("policy")), **more
+    )
+
+
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .adapters.registry import parse
     from .corpus import load_corpus
     from .report.summary import print_summary
     from .runner.known import NONE, KnownFailures
-    from .runner.run import Settings, run
+    from .runner.run import run
 
     if not args.impl:
         raise RunUsageError("name at least one implementation with --impl (see `safetensors-conformance adapters`)")
     for selection in args.impl:
         parse(selection)  # a typo fails now, not in a worker
     corpus = load_corpus()
-    vectors = select_vectors(corpus, args)
+    vectors = select_vectors(corpus, lambda dest: getattr(args, dest))
     known = KnownFailures.read(Path(args.known_failures)) if args.known_failures else NONE
-    settings = Settings(
-        args.vector_timeout,
-        args.memory_limit * MIB if args.memory_limit else None,
-        args.isolation,
-        parse_policies(args.policy),
-        args.jobs,
-    )
+    settings = settings_from(lambda dest: getattr(args, dest), isolation=args.isolation, jobs=args.jobs)
     folder = Path(args.out)
     if args.quiet:
         results = run(args.impl, vectors, corpus, folder / "results.jsonl", settings, fresh=args.fresh)
@@ -102,13 +107,15 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     write_reports(results, corpus, folder)
     print_summary(results, corpus, out, known=known.reason)
     unexpected = [r for r in results.results if r.verdict.failed and not known.reason(r.implementation, r.vector)]
-    stale = [
-        r for r in results.results if not r.verdict.failed and r.verdict.ok and known.reason(r.implementation, r.vector)
-    ]
+    stale = [r for r in results.results if r.verdict.ok and known.reason(r.implementation, r.vector)]
     for result in stale:
         print(f"known failure now passes (remove it from the list): {result.implementation} {result.vector}", file=out)
+    # An implementation that could not run was not certified: that must not read as a pass.
+    not_run = {s: d for s, d in results.implementations.items() if not d.available}
+    for selection, description in not_run.items():
+        print(f"not run: {selection}: {description.reason}", file=out)
     print(f"results: {folder / 'results.json'}, {folder / 'results.md'}, {folder / 'results.html'}", file=out)
-    return 1 if unexpected or stale else 0
+    return 1 if unexpected or stale or not_run else 0
 
 
 def _run_with_progress(

@@ -77,10 +77,11 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _tail(stream: IO[bytes]) -> str:
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(max(0, size - STDERR_TAIL))
+def _tail(stream: IO[bytes], since: int = 0) -> str:
+    """The end of what a program wrote to stderr after byte ``since`` (earlier files' output is not
+    evidence about this one)."""
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(max(since, size - STDERR_TAIL))
     return stream.read().decode("utf-8", "replace").strip()
 
 
@@ -129,13 +130,16 @@ class ProgramSession:
     def start(self) -> Description:
         """Start the program and do the handshake; an unusable program gives an unavailable description."""
         self.close()
-        self.process, self.stderr = spawn(
-            self.argv, memory_limit=self.memory_limit, env=self.env, stdout=subprocess.PIPE
-        )
+        try:
+            self.process, self.stderr = spawn(
+                self.argv, memory_limit=self.memory_limit, env=self.env, stdout=subprocess.PIPE
+            )
+        except OSError as error:
+            self.description = Description(self.argv[0], "unknown", available=False, reason=f"cannot run: {error}")
+            return self.description
         self._buffer = bytearray()
         reply = self._exchange({"op": "start", "protocol": PROTOCOL_VERSION}, self.startup_timeout)
         if isinstance(reply, Outcome):
-            self.close()
             reason = reply.detail or reply.kind
             self.description = Description(self.argv[0], "unknown", available=False, reason=f"did not start: {reason}")
             return self.description
@@ -161,14 +165,14 @@ class ProgramSession:
         try:
             return parse_reply(reply)
         except ProtocolError as error:
-            self.close()
+            self.close(graceful=False)
             return Outcome("crash", detail=f"protocol error: {error}")
 
-    def close(self) -> None:
-        """Ask the program to stop, then make sure it has, and release its pipes."""
+    def close(self, *, graceful: bool = True) -> None:
+        """Ask the program to stop (unless it hung or misbehaved), make sure it has, and release its pipes."""
         process = self.process
         if process is not None:
-            if process.poll() is None and process.stdin is not None:
+            if graceful and process.poll() is None and process.stdin is not None:
                 with suppress(OSError, subprocess.TimeoutExpired):
                     self._send({"op": "stop"})
                     process.stdin.close()
@@ -195,29 +199,31 @@ class ProgramSession:
     def _exchange(self, message: dict[str, Any], timeout: float) -> dict[str, Any] | Outcome:
         """Send a request and wait for the reply with the same seq, or say what went wrong."""
         assert self.process is not None
+        assert self.stderr is not None
+        stderr_mark = self.stderr.seek(0, os.SEEK_END)
+        deadline = time.monotonic() + timeout
         try:
             seq = self._send(message)
         except OSError:
-            return self._died()
-        deadline = time.monotonic() + timeout
+            return self._died(stderr_mark, deadline)
         while True:
             try:
                 line = self._readline(deadline)
             except EOFError:
-                return self._died()
+                return self._died(stderr_mark, deadline)
             except ProtocolError as error:
-                self.close()
+                self.close(graceful=False)
                 return Outcome("crash", detail=f"protocol error: {error}")
             if line is None:
-                self.close()
+                self.close(graceful=False)
                 return Outcome("timeout", detail=f"no reply within {timeout:g} s")
             try:
                 reply = json.loads(line)
             except ValueError:
-                self.close()
+                self.close(graceful=False)
                 return Outcome("crash", detail=f"protocol error: not a JSON line: {line[:200]!r}")
             if not isinstance(reply, dict) or reply.get("seq") != seq:
-                self.close()
+                self.close(graceful=False)
                 return Outcome(
                     "crash", detail=f"protocol error: expected a reply with seq {seq}, got {str(reply)[:200]}"
                 )
@@ -247,12 +253,17 @@ class ProgramSession:
         del buffer[: end + 1]
         return line
 
-    def _died(self) -> Outcome:
+    def _died(self, stderr_mark: int, deadline: float) -> Outcome:
+        """The program closed its pipes: wait for its exit (until the deadline) and say how it ended."""
         assert self.process is not None
         assert self.stderr is not None
-        returncode = self.process.wait()
-        outcome = classify_exit(returncode, _tail(self.stderr))
-        self.close()
+        try:
+            returncode = self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.close(graceful=False)
+            return Outcome("crash", detail="closed its output without exiting")
+        outcome = classify_exit(returncode, _tail(self.stderr, stderr_mark))
+        self.close(graceful=False)
         return outcome
 
 

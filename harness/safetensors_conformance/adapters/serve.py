@@ -30,7 +30,7 @@ def load_outcome(adapter: Adapter, path: str) -> Outcome:
     except Unsupported as error:
         return Outcome("unsupported", error=str(error)[:2000])
     except MemoryError:
-        return Outcome("memory-limit", detail="MemoryError")
+        return Outcome("memory-limit", error="MemoryError")
     except Exception as error:
         return Outcome("rejected", error=str(error)[:2000], error_type=type(error).__name__, unexpected=True)
     return from_loaded(loaded)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..format.dtypes import DTYPES
 from ..format.reader import Tensor
-from ..format.writer import serialize
+from ..format.writer import canonical_order, serialize
 from .model import Expected, ExpectedTensor
 
 SPEC_RANGE = ">=1.0.0"
@@ -93,9 +93,10 @@ def canonical(tensors: dict[str, Tensor], metadata: dict[str, str] | None = None
     return content, content[8 : 8 + length].decode("utf-8").rstrip(" "), content[8 + length :]
 
 
-def buffer_order(tensors: dict[str, Tensor]) -> list[tuple[str, Tensor]]:
-    """The order in which the canonical writer lays ``tensors`` out."""
-    return sorted(tensors.items(), key=lambda item: (-DTYPES[item[1].dtype].rank, item[0]))
+def _laid_out(tensors: dict[str, Tensor], metadata: dict[str, str] | None, order: Sequence[str] | None) -> Expected:
+    """Expected content of ``tensors`` in buffer ``order`` (default: the canonical writer's)."""
+    ordered = [(n, tensors[n]) for n in order] if order is not None else canonical_order(tensors.items())
+    return expected_of(ordered, metadata)
 
 
 # --- Drafts -----------------------------------------------------------------------------------------
@@ -112,9 +113,8 @@ def valid(
     order: Sequence[str] | None = None,
 ) -> Draft:
     """A conforming file: the canonical one for ``tensors``, or ``content`` laid out in ``order``."""
-    ordered = [(n, tensors[n]) for n in order] if order is not None else buffer_order(tensors)
     file = content if content is not None else canonical(tensors, metadata)[0]
-    return Draft(name, description, "valid", tuple(requirements), file, expected=expected_of(ordered, metadata))
+    return Draft(name, description, "valid", tuple(requirements), file, expected=_laid_out(tensors, metadata, order))
 
 
 def invalid(name: str, description: str, requirement: str, content: bytes) -> Draft:
@@ -135,7 +135,5 @@ def acceptable(
 ) -> Draft:
     """A file whose reader outcome is implementation-defined (``flag``); accepting it means
     returning exactly ``tensors`` and ``metadata``."""
-    ordered = [(n, tensors[n]) for n in order] if order is not None else buffer_order(tensors)
-    return Draft(
-        name, description, "acceptable", (requirement,), content, flags=(flag,), expected=expected_of(ordered, metadata)
-    )
+    expected = _laid_out(tensors, metadata, order)
+    return Draft(name, description, "acceptable", (requirement,), content, flags=(flag,), expected=expected)

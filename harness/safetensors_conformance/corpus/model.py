@@ -11,9 +11,6 @@ from json.encoder import encode_basestring_ascii
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-EXPECTS = ("valid", "invalid", "acceptable")
-PHASES = ("header", "validation", "data")
-
 
 def content_digest(
     tensors: Iterable[tuple[str, str, tuple[int, ...], int | None, str | None]], metadata: dict[str, str] | None
@@ -85,6 +82,11 @@ class Expected:
     def digest(self) -> str:
         """The content digest a reader reporting in digest mode must match (computed once)."""
         return content_digest(self.tensors, self.metadata)
+
+    @cached_property
+    def header_digest(self) -> str:
+        """The same for a header-only reader, which returns no bytes (``nbytes`` and ``sha256`` null)."""
+        return content_digest(((t.name, t.dtype, t.shape, None, None) for t in self.tensors), self.metadata)
 
     def to_json(self) -> dict[str, Any]:
         return {"tensors": [t.to_json() for t in self.tensors], "metadata": self.metadata}

@@ -54,6 +54,11 @@ def _write_all(out: BinaryIO, prefix: bytes, ordered: list[tuple[str, Tensor]]) 
         out.write(tensor.data)
 
 
+def canonical_order(items: Iterable[tuple[str, Tensor]]) -> list[tuple[str, Tensor]]:
+    """The order the canonical writer lays tensors out in: widest dtype first, then by name."""
+    return sorted(items, key=lambda item: (-DTYPES[item[1].dtype].rank, item[0]))
+
+
 def _prepare(tensors: TensorInput, metadata: Mapping[str, str] | None) -> tuple[bytes, list[tuple[str, Tensor]]]:
     items = list(tensors.items() if isinstance(tensors, Mapping) else tensors)
     sink = Sink()
@@ -64,7 +69,7 @@ def _prepare(tensors: TensorInput, metadata: Mapping[str, str] | None) -> tuple[
         seen.add(name)
     if sink.failed:
         _refuse(sink)
-    ordered = sorted(items, key=lambda item: (-DTYPES[item[1].dtype].rank, item[0]))
+    ordered = canonical_order(items)
     document: dict[str, object] = {}
     if metadata is not None:
         document[METADATA_KEY] = {key: metadata[key] for key in sorted(metadata)}

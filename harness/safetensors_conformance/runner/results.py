@@ -97,8 +97,7 @@ class Results:
 class Stream:
     """The JSON-lines file of a run in progress; safe to write from several threads."""
 
-    def __init__(self, path: Path, handle: IO[str]) -> None:
-        self.path = path
+    def __init__(self, handle: IO[str]) -> None:
         self._handle = handle
         self._lock = threading.Lock()
 
@@ -126,10 +125,14 @@ def open_stream(path: Path, run: dict[str, Any], *, fresh: bool) -> tuple[Stream
     path.parent.mkdir(parents=True, exist_ok=True)
     if previous is None:
         handle = path.open("w", encoding="utf-8")
-        stream = Stream(path, handle)
+        stream = Stream(handle)
         stream.write({"kind": "run", **run})
         return stream, Results(run)
-    return Stream(path, path.open("a", encoding="utf-8")), previous
+    # Cut a torn last line (an interrupted write), so that the next record starts a line of its own.
+    with path.open("r+b") as raw:
+        content = raw.read()
+        raw.truncate(content.rfind(b"\n") + 1)
+    return Stream(path.open("a", encoding="utf-8")), previous
 
 
 def read_stream(path: Path) -> Results | None:

@@ -25,6 +25,7 @@ from ..adapters.registry import parse, registered_target, resolve
 from ..adapters.serve import load_outcome
 from ..corpus import Corpus
 from ..corpus.model import Expected, Vector
+from ..format.limits import LENGTH_PREFIX_SIZE
 from .results import Result, Results, open_stream
 from .verdicts import Judgement, Policy, Verdict, judge, unsupported_dtypes
 
@@ -41,9 +42,10 @@ def deadline(timeout: float, path: Path) -> float:
     """Seconds allowed for one file: the timeout, plus time for its size and its header's size
     (the declared length, as far as the file holds it)."""
     size = path.stat().st_size
-    with path.open("rb") as file:
-        prefix = file.read(8)
-    header = min(int.from_bytes(prefix, "little"), size - 8) if len(prefix) == 8 else 0
+    header = 0
+    if size >= LENGTH_PREFIX_SIZE:
+        with path.open("rb") as file:
+            header = min(int.from_bytes(file.read(LENGTH_PREFIX_SIZE), "little"), size - LENGTH_PREFIX_SIZE)
     return timeout + size / BYTES_PER_EXTRA_SECOND + header / HEADER_BYTES_PER_EXTRA_SECOND
 
 
@@ -111,12 +113,13 @@ class Implementation:
             self.session.close()
         return description
 
-    def outcome(self, path: str, timeout: float | None = None) -> Outcome:
-        """Run one file within ``timeout`` seconds (default: the settings' timeout)."""
-        timeout = self.settings.timeout if timeout is None else timeout
+    def outcome(self, file: Path) -> Outcome:
+        """Run one file within its :func:`deadline`."""
+        path = str(file)
         if self.adapter is not None:
             external: Callable[[str], Outcome] | None = getattr(self.adapter, "outcome", None)
             return external(path) if external is not None else load_outcome(self.adapter, path)
+        timeout = deadline(self.settings.timeout, file)
         if self.one_shot:
             return run_once(self.argv, path, timeout=timeout, memory_limit=self.settings.memory_limit)
         assert self.session is not None
@@ -167,7 +170,7 @@ def run_vector(
             f"declares no support for {', '.join(sorted(missing))}",
         )
     started = time.perf_counter()
-    outcome = implementation.outcome(str(path), deadline(implementation.settings.timeout, path))
+    outcome = implementation.outcome(path)
     seconds = time.perf_counter() - started
     judgement: Judgement = judge(vector, expected, outcome, capabilities, policies)
     return Result(implementation.selection, vector.id, judgement.verdict, judgement.detail, judgement.flagged, seconds)

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from ..build import Draft, acceptable, entry, frame, invalid, obj, tensor, valid
 
 W = tensor("U8", (2,))
-E = entry()
 
 
 def drafts() -> Iterator[Draft]:

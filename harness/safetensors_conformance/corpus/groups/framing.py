@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...format.limits import MAX_HEADER_LENGTH as LIMIT
 from ..build import Draft, entry, frame, invalid, obj, pattern, tensor, valid
 
-LIMIT = 100_000_000
 SMALL = obj(("a", entry()))
 
 

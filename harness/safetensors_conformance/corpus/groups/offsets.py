@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...format.limits import U64_MAX as U64
 from ...format.reader import Tensor
 from ..build import Draft, entry, frame, invalid, obj, tensor, valid
 
 W = tensor("U8", (2,))
-U64 = 2**64 - 1
 
 
 def drafts() -> Iterator[Draft]:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from ..build import Draft, entry, frame, invalid, obj, pattern, tensor, valid
 
-W = tensor("U8", (2,))
 P32 = 2**32
 
 
