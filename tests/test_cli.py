@@ -125,3 +125,25 @@ def test_console_script_and_module_entry_points(files: dict[str, Path]) -> None:
 def test_package_facade_exports_resolve() -> None:
     for name in package.__all__:
         assert getattr(package, name) is not None
+
+
+STARTUP_PROBE = """
+import sys
+from safetensors_conformance import cli
+status = cli.main(["validate", sys.argv[1]])
+ours = tuple(f"safetensors_conformance.{p}" for p in ("runner", "corpus", "report", "spec", "adapters"))
+heavy = sorted(
+    name for name in sys.modules
+    if name.split(".")[0] in {"rich", "jsonschema", "dataclasses", "numpy", "safetensors"} or name.startswith(ours)
+)
+print(status, heavy)
+"""
+
+
+def test_validate_of_a_conforming_file_imports_only_the_reader(tmp_path: Path) -> None:
+    """`validate` must start fast: the runner, corpus, reports, spec index and third-party
+    libraries stay unimported (checked in a fresh interpreter; pytest has imported them here)."""
+    path = tmp_path / "ok.safetensors"
+    path.write_bytes(serialize({"w": Tensor("U8", (2,), b"\x01\x02")}))
+    done = subprocess.run([sys.executable, "-c", STARTUP_PROBE, str(path)], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "0 []"

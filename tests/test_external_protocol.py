@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -56,16 +57,26 @@ GOOD_RESULTS: list[dict[str, Any]] = [
     {"outcome": "unsupported", "error": "no BF16"},
     {"outcome": "memory-limit"},
 ]
-BAD_RESULTS: list[dict[str, Any]] = [
-    {"outcome": "maybe"},
-    {"outcome": "accepted"},
-    {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "F32", "shape": [-1], "nbytes": 0, "sha256": SHA}]},
-    {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "F32", "shape": [2], "sha256": SHA}]},
-    {"outcome": "accepted", "tensors": [{"name": 1, "dtype": "F32", "shape": [2]}]},
-    {"outcome": "accepted", "tensors": [], "metadata": {"k": 1}},
-    {"outcome": "rejected", "error": 5},
-    {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "U8", "shape": [1], "nbytes": 1, "sha256": "zz" * 32}]},
-    {"outcome": "accepted", "digest": {"count": 3, "sha256": "g" * 64}, "metadata": None},
+# Each bad result, and the field its ProtocolError must name.
+BAD_RESULTS: list[tuple[dict[str, Any], str]] = [
+    ({"outcome": "maybe"}, "'outcome'"),
+    ({"outcome": "accepted"}, "'tensors'"),
+    (
+        {"outcome": "accepted", "tensors": [{"name": "w", "dtype": "F32", "shape": [-1], "nbytes": 0, "sha256": SHA}]},
+        "'shape'",
+    ),
+    ({"outcome": "accepted", "tensors": [{"name": "w", "dtype": "F32", "shape": [2], "sha256": SHA}]}, "'nbytes'"),
+    ({"outcome": "accepted", "tensors": [{"name": 1, "dtype": "F32", "shape": [2]}]}, "'name'"),
+    ({"outcome": "accepted", "tensors": [], "metadata": {"k": 1}}, "'metadata'"),
+    ({"outcome": "rejected", "error": 5}, "'error'"),
+    (
+        {
+            "outcome": "accepted",
+            "tensors": [{"name": "w", "dtype": "U8", "shape": [1], "nbytes": 1, "sha256": "zz" * 32}],
+        },
+        "'sha256'",
+    ),
+    ({"outcome": "accepted", "digest": {"count": 3, "sha256": "g" * 64}, "metadata": None}, "'digest'"),
 ]
 
 
@@ -75,10 +86,10 @@ def test_good_results_pass_the_schema_and_the_parser(message: dict[str, Any]) ->
     assert parse_reply(message).kind == message["outcome"]
 
 
-@pytest.mark.parametrize("message", BAD_RESULTS)
-def test_bad_results_fail_the_schema_and_the_parser(message: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("message", "field"), BAD_RESULTS)
+def test_bad_results_fail_the_schema_and_the_parser(message: dict[str, Any], field: str) -> None:
     assert not validator("result").is_valid(message)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ProtocolError, match=re.escape(field)):
         parse_reply(message)
 
 
