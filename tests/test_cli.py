@@ -91,8 +91,10 @@ def test_json_report_follows_its_schema(files: dict[str, Path], tmp_path: Path) 
             "message": "name 'a' appears more than once",
             "offset": 61,
             "pointer": "/a",
+            "flag": None,
         }
     ]
+    assert by_name["bad.safetensors"]["primary"] == "HEADER-UNIQUE-NAMES"
     assert by_name["warns.safetensors"]["valid"] is True
     assert [w["requirement"] for w in by_name["warns.safetensors"]["warnings"]] == ["LAYOUT-HEADER-ALIGN"]
     assert by_name["missing"]["valid"] is None

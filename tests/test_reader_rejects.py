@@ -12,7 +12,7 @@ import pytest
 
 from safetensors_conformance import FormatError, Req, check, validate
 from safetensors_conformance.format.limits import MAX_HEADER_LENGTH
-from safetensors_conformance.format.requirements import SHOULD_LEVEL
+from safetensors_conformance.format.requirements import SHOULD_LEVEL, Flag
 
 from .conftest import buffer_at, entry, make_file
 
@@ -25,7 +25,9 @@ class Bad:
     marker: bytes | int | None  # bytes to find in the file, an absolute offset, or None
     pointer: str | None
     nth: int = 1  # which occurrence of the marker
-    count: int = 1  # how many violations (all of the one requirement) the file holds
+    count: int = 1  # how many violations of the requirement the file holds
+    also: tuple[Req, ...] = ()  # secondary requirements it breaks too (spec section 1, Precedence)
+    flag: Flag | None = None  # the flag under which a reader may accept the file (then no primary)
 
     @property
     def offset(self) -> int | None:
@@ -37,6 +39,7 @@ class Bad:
         return position
 
 
+LEADING, TRAILING = Flag.HEADER_LEADING_WHITESPACE, Flag.HEADER_TRAILING_WHITESPACE
 E = entry()  # a U8 tensor of 2 bytes at [0, 2]
 OK2 = b"\x01\x02"
 
@@ -61,8 +64,8 @@ CASES = [
     Bad("encoded-surrogate", make_file(b'{"\xed\xa0\x80":' + E.encode() + b"}", OK2), Req.HEADER_UTF8, b"\xed", None),
     Bad("truncated-utf8", make_file(b'{"a":' + E.encode() + b"}\xe2\x82", OK2), Req.HEADER_UTF8, b"\xe2", None),
     Bad("bom", make_file(b'\xef\xbb\xbf{"a":' + E.encode() + b"}", OK2), Req.HEADER_START, 8, None),
-    Bad("leading-space", make_file(' {"a":' + E + "}", OK2), Req.HEADER_START, 8, None),
-    Bad("leading-newline", make_file('\n{"a":' + E + "}", OK2), Req.HEADER_START, 8, None),
+    Bad("leading-space", make_file(' {"a":' + E + "}", OK2), Req.HEADER_START, 8, None, flag=LEADING),
+    Bad("leading-newline", make_file('\n{"a":' + E + "}", OK2), Req.HEADER_START, 8, None, flag=LEADING),
     Bad("empty-header", make_file(""), Req.HEADER_JSON, 8, None),
     Bad("unclosed-object", make_file("{"), Req.HEADER_JSON, 9, None),
     Bad("junk-before", make_file('x{"a":' + E + "}", OK2), Req.HEADER_JSON, 8, None),
@@ -93,8 +96,8 @@ CASES = [
     Bad("root-null", make_file("null    "), Req.HEADER_ROOT_OBJECT, 8, ""),
     Bad("nul-padding", make_file('{"a":' + E + "}\0\0", OK2), Req.HEADER_PADDING, b"\0\0\x01", None),
     Bad("nul-after-spaces", make_file('{"a":' + E + "}  \0", OK2), Req.HEADER_PADDING, b"\0\x01", None),
-    Bad("tab-padding", make_file('{"a":' + E + "}\t", OK2), Req.HEADER_PADDING, b"\t", None),
-    Bad("crlf-padding", make_file('{"a":' + E + "} \r\n", OK2), Req.HEADER_PADDING, b"\r", None),
+    Bad("tab-padding", make_file('{"a":' + E + "}\t", OK2), Req.HEADER_PADDING, b"\t", None, flag=TRAILING),
+    Bad("crlf-padding", make_file('{"a":' + E + "} \r\n", OK2), Req.HEADER_PADDING, b"\r", None, flag=TRAILING),
     Bad("form-feed-padding", make_file('{"a":' + E + "}\f", OK2), Req.HEADER_PADDING, b"\f", None),
     Bad("nbsp-padding", make_file('{"a":' + E + "}\u00a0", OK2), Req.HEADER_PADDING, b"\xc2\xa0", None),
     Bad("second-value", make_file('{"a":' + E + "}{}", OK2), Req.HEADER_PADDING, b"{}\x01", None),
@@ -138,6 +141,7 @@ CASES = [
         Req.META_OBJECT,
         b"null",
         "/__metadata__",
+        flag=Flag.METADATA_NULL,
     ),
     Bad("metadata-array", make_file('{"__metadata__":[],"a":' + E + "}", OK2), Req.META_OBJECT, b"[]", "/__metadata__"),
     Bad(
@@ -210,6 +214,7 @@ CASES = [
         Req.ENTRY_FIELDS_KNOWN,
         b'"order"',
         "/a/order",
+        flag=Flag.ENTRY_UNKNOWN_FIELDS,
     ),
     Bad("dtype-lowercase", make_file('{"a":' + entry(dtype="u8") + "}", OK2), Req.DTYPE_KNOWN, b'"u8"', "/a/dtype"),
     Bad(
@@ -433,18 +438,24 @@ BUFFER_CASES = [
     ),
 ]
 
+#: A tensor past the end of the buffer also leaves a gap before it; BUFFER-BOUNDS is primary.
+ALSO = {"empty-past-end": (Req.BUFFER_NO_GAP,)}
+
 for case_id, header, data, requirement, buffer_offset, pointer in BUFFER_CASES:
     content = make_file(header, data)
-    CASES.append(Bad(case_id, content, requirement, buffer_at(content, buffer_offset), pointer))
+    also = ALSO.get(case_id, ())
+    CASES.append(Bad(case_id, content, requirement, buffer_at(content, buffer_offset), pointer, also=also))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
 def test_rejected_with_one_requirement_at_its_offset(case: Bad) -> None:
     report = check(case.content)
     assert not report.conforms
-    assert [v.requirement for v in report.violations] == [case.requirement] * case.count
-    first = report.violations[0]
-    assert (first.offset, first.pointer) == (case.offset, case.pointer)
+    assert report.primary is (None if case.flag else case.requirement)
+    found = [v.requirement for v in report.violations]
+    assert sorted(found) == sorted([case.requirement] * case.count + list(case.also))
+    first = next(v for v in report.violations if v.requirement is case.requirement)
+    assert (first.offset, first.pointer, first.flag) == (case.offset, case.pointer, case.flag)
 
 
 @pytest.mark.parametrize("case", CASES[:6], ids=lambda case: case.id)
@@ -452,7 +463,8 @@ def test_validate_raises_a_value_error_carrying_the_violations(case: Bad) -> Non
     with pytest.raises(FormatError) as raised:
         validate(case.content)
     assert isinstance(raised.value, ValueError)
-    assert raised.value.requirements == {case.requirement}
+    assert raised.value.requirements == {case.requirement, *case.also}
+    assert raised.value.primary is (None if case.flag else case.requirement)
 
 
 def test_every_must_requirement_the_reader_checks_has_a_rejection_case() -> None:

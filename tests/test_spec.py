@@ -10,7 +10,8 @@ import pytest
 import safetensors
 
 from safetensors_conformance import DTYPES, Req, check
-from safetensors_conformance.format.requirements import SHOULD_LEVEL
+from safetensors_conformance.format.requirements import PRECEDENCE, SHOULD_LEVEL, Flag
+from safetensors_conformance.format.violations import Violation, primary_requirement
 from safetensors_conformance.spec import load_index, parse_markdown, render_index, requirement_text, spec_path
 from safetensors_conformance.spec_examples import Example, load_examples
 
@@ -18,7 +19,7 @@ SPEC = spec_path().read_text(encoding="utf-8")
 INDEX = load_index()
 #: File requirements about what the bytes mean, not where they are: a header check cannot see them.
 #: Vectors check them through their expected decoded content.
-CONTENT_ONLY = {"DATA-ENCODING", "DATA-PACKING"}
+CONTENT_ONLY = {"DATA-ENCODING", "DATA-PACKING", "DATA-BOOL"}
 
 
 def test_index_is_generated_from_the_markdown() -> None:
@@ -132,3 +133,33 @@ def test_f4_packing_example() -> None:
 def test_c64_example() -> None:
     assert np.array([1 + 2j], dtype=np.complex64).tobytes() == bytes.fromhex("0000803f00000040")
     assert DTYPES["C64"].bits == 64
+
+
+def test_precedence_is_the_order_of_the_spec() -> None:
+    """Spec section 1, *Precedence*: the reader's order of requirements is the document's."""
+    in_spec = [r.id for r in INDEX.values() if r.id in {q.value for q in Req}]
+    assert [q.value for q in sorted(Req, key=PRECEDENCE.__getitem__)] == in_spec
+
+
+def test_flags_of_the_reader_are_the_flags_of_the_spec() -> None:
+    assert {f.value for f in Flag} == {flag for r in INDEX.values() for flag in r.flags}
+
+
+@pytest.mark.parametrize(
+    ("violations", "primary"),
+    [
+        # The examples of spec section 1, *Precedence*.
+        ([Req.BUFFER_NO_GAP, Req.BUFFER_BOUNDS], Req.BUFFER_BOUNDS),
+        ([Req.SIZE_MATCH, Req.SIZE_WHOLE_BYTES], Req.SIZE_WHOLE_BYTES),
+        ([Req.SIZE_MATCH, Req.SIZE_LIMIT], Req.SIZE_LIMIT),
+        ([Req.HEADER_START, Req.HEADER_UTF8], Req.HEADER_UTF8),
+        ([Req.HEADER_JSON, Req.HEADER_START], Req.HEADER_START),
+        ([(Req.HEADER_START, Flag.HEADER_LEADING_WHITESPACE), Req.HEADER_JSON], Req.HEADER_JSON),
+        ([(Req.ENTRY_FIELDS_KNOWN, Flag.ENTRY_UNKNOWN_FIELDS)], None),
+        ([Req.DATA_ALIGNED], None),  # SHOULD level is never primary
+        ([], None),
+    ],
+)
+def test_primary_requirement(violations: list[Req | tuple[Req, Flag]], primary: Req | None) -> None:
+    pairs = [v if isinstance(v, tuple) else (v, None) for v in violations]
+    assert primary_requirement([Violation(req, "message", flag=flag) for req, flag in pairs]) is primary

@@ -50,7 +50,8 @@ def test_round_trip_through_the_reader_and_the_reference(items: dict[str, Tensor
     content = serialize(items, meta)
     report = check(content)
     assert report.conforms
-    assert [w.requirement for w in report.warnings if w.requirement is not Req.NAME_PORTABLE] == []
+    callers = (Req.NAME_PORTABLE, Req.SIZE_PACKED_ROWS)  # about the input's names and shapes
+    assert [w.requirement for w in report.warnings if w.requirement not in callers] == []
     header = report.header
     assert header is not None
     assert header.metadata == meta

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
+import io
 import os
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .format.reader import Report, check
 from .options import register
+from .textout import json_text, terminal
 
 if TYPE_CHECKING:
     from .format.violations import Violation
@@ -47,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         "searched for *.safetensors files. Exit status: 0 when every file conforms, 1 when any does "
         "not, 2 on usage or I/O errors. SHOULD-level findings are warnings and do not change it.",
     )
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="a file, or a directory to search")
+    validate.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a file, a directory to search, or - for standard input"
+    )
     validate.add_argument("--json", action="store_true", help="print one JSON report for all files")
 
     cite = commands.add_parser("cite", help="print a requirement's text and link", description="Print requirements.")
@@ -153,29 +157,48 @@ def entry() -> NoReturn:
     """Console script: no cyclic garbage collection (the decoded headers hold no cycles, and walking
     them costs more than checking them), and no tear-down of what is left at exit."""
     gc.disable()
+    # A name may hold a lone surrogate and a file name may not be UTF-8: never die printing one.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         status = main()
         sys.stdout.flush()
         sys.stderr.flush()
     except BrokenPipeError:  # the reader of our output went away (`... | head`): nothing more to say
         status = EXIT_NONCONFORMING
+    except Exception:  # a bug: say so, and never let it read as "does not conform"
+        traceback.print_exc()
+        print("safetensors-conformance: internal error (the traceback above is a bug report)", file=sys.stderr)
+        sys.stderr.flush()
+        status = EXIT_USAGE
     os._exit(status)
 
 
 # --- validate -------------------------------------------------------------------------------------
 
+#: The name that stands for standard input.
+STDIN = "-"
+
 
 def _expand(paths: Sequence[str]) -> Iterator[tuple[str, str | None, str | None]]:
-    """Each input as (display path, file, problem); directories expand to their .safetensors files."""
+    """Each input as (display path, file, problem); directories expand to their .safetensors files.
+
+    Inside a directory, everything named ``*.safetensors`` that is not a directory is checked, so a
+    FIFO or a dangling link is reported, not skipped; so is every directory that cannot be read.
+    """
     for raw in paths:
-        if os.path.isdir(raw):
+        if raw != STDIN and os.path.isdir(raw):
+            unreadable: list[OSError] = []
             found = sorted(
                 os.path.join(folder, name)
-                for folder, _, names in os.walk(raw)
+                for folder, _, names in os.walk(raw, onerror=unreadable.append)
                 for name in names
-                if name.endswith(".safetensors") and os.path.isfile(os.path.join(folder, name))
+                if name.endswith(".safetensors")
             )
-            if not found:
+            for error in unreadable:
+                yield str(error.filename), None, f"cannot read this directory: {error.strerror or error}"
+            if not found and not unreadable:
                 yield raw, None, "no *.safetensors files in this directory"
             for file in found:
                 yield file, file, None
@@ -190,15 +213,17 @@ def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextI
         report: Report | None = None
         if problem is None and path is not None:
             try:
-                report = check(path, keep_tensors=False)
+                report = check(sys.stdin.buffer if path == STDIN else path, keep_tensors=False)
             except OSError as error:
                 problem = error.strerror or str(error)
+            except Exception as error:  # a bug in the reader: exit 2, and say which file showed it
+                problem = f"internal error: {type(error).__name__}: {error}"
         result: dict[str, object]
         if report is None:
             io_error = True
             result = {"path": shown, "valid": None, "error": problem, "violations": [], "warnings": []}
             if not as_json:
-                print(f"ERROR {shown}: {problem}", file=err)
+                print(f"ERROR {terminal(shown)}: {terminal(str(problem))}", file=err)
         else:
             nonconforming |= not report.conforms
             result = _report_json(shown, report)
@@ -206,7 +231,7 @@ def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextI
                 _print_report(shown, report, out)
         results.append(result)
     if as_json:
-        json.dump(results, out, indent=2, ensure_ascii=False)
+        out.write(json_text(results))
         out.write("\n")
     else:
         conforming = sum(1 for r in results if r["valid"] is True)
@@ -217,9 +242,11 @@ def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextI
 
 
 def _report_json(path: str, report: Report) -> dict[str, object]:
+    primary = report.primary
     return {
         "path": path,
         "valid": report.conforms,
+        "primary": None if primary is None else primary.value,
         "violations": [v.to_json() for v in report.violations],
         "warnings": [w.to_json() for w in report.warnings],
         "unreported_violations": report.unreported_violations,
@@ -234,8 +261,12 @@ def _print_report(path: str, report: Report, out: TextIO) -> None:
 
         index = load_index()
     header = report.header
-    detail = f" ({len(header)} tensors)" if header is not None else ""
-    print(f"{'PASS' if report.conforms else 'FAIL'}  {path}{detail}", file=out)
+    detail = f" ({len(header)} tensor{'' if len(header) == 1 else 's'})" if header is not None else ""
+    if report.primary is not None:
+        detail = f" (primary: {report.primary.value})"
+    elif not report.conforms:
+        detail = " (every violation is flagged: implementation-defined)"
+    print(f"{'PASS' if report.conforms else 'FAIL'}  {terminal(path)}{detail}", file=out)
     for kind, findings, unreported in (
         ("error", report.violations, report.unreported_violations),
         ("warning", report.warnings, report.unreported_warnings),
@@ -254,9 +285,10 @@ def _describe(violation: Violation) -> str:
     if violation.offset is not None:
         where.append(f"offset {violation.offset}")
     if violation.pointer is not None:
-        where.append(violation.pointer or "header root")
+        where.append(terminal(violation.pointer) or "header root")
     location = f" at {', '.join(where)}" if where else ""
-    return f"{violation.requirement.value}{location}: {violation.message}"
+    flag = f" [flag {violation.flag.value}]" if violation.flag is not None else ""
+    return f"{violation.requirement.value}{location}: {terminal(violation.message)}{flag}"
 
 
 # --- cite -----------------------------------------------------------------------------------------

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TextIO
 
 from ._resources import checkout_root, data_root
 from .corpus import Corpus, Vector, load_corpus
 from .format.reader import check
+from .textout import json_text, terminal
 
 
 class CorpusUsageError(Exception):
@@ -27,16 +27,19 @@ def run_vectors(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
             return _list(corpus, args, out)
         if args.action == "show":
             vector = _vector(corpus, args.id)
-            print(json.dumps(vector.to_json(), indent=2, ensure_ascii=False), file=out)
+            print(json_text(vector.to_json()), file=out)
             report = check(corpus.path(vector))
             verdict = (
                 "accepts"
                 if report.conforms
                 else "rejects: " + ", ".join(sorted({v.requirement.value for v in report.violations}))
             )
+            if report.primary is not None:
+                verdict += f" (primary: {report.primary.value})"
             print(f"reference reader {verdict}", file=out)
             for violation in report.violations + report.warnings:
-                print(f"  {violation}", file=out)
+                flag = f" [flag {violation.flag.value}]" if violation.flag is not None else ""
+                print(f"  {terminal(str(violation))}{flag}", file=out)
             return 0
         if args.action == "materialize":
             ids = args.ids or [v.id for v in corpus.vectors if v.synth is not None]

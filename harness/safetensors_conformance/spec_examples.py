@@ -1,4 +1,4 @@
-"""The example files of ``spec/safetensors.md`` §14, turned into bytes.
+"""The example files of ``spec/safetensors.md`` §15, turned into bytes.
 
 Each example is a fenced block with the info string ``safetensors-example`` holding ``key: value``
 lines: ``id``, ``expect`` (``valid``, ``invalid`` or ``acceptable``), ``violates`` (a requirement

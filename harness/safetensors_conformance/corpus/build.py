@@ -18,6 +18,15 @@ from ..format.writer import canonical_order, serialize
 from .model import Expected, ExpectedTensor
 
 SPEC_RANGE = ">=1.0.0"
+#: Requirements and flags added after 1.0.0: a vector citing one holds from that version on.
+INTRODUCED = {"SIZE-PACKED-ROWS": "1.1.0", "DATA-BOOL": "1.1.0", "packed-rows": "1.1.0", "bool-values": "1.1.0"}
+
+
+def spec_range(requirements: Sequence[str], flags: Sequence[str]) -> str:
+    """The spec versions whose rules give a vector its expected outcome."""
+    since = max((INTRODUCED[name] for name in (*requirements, *flags) if name in INTRODUCED), default=None)
+    return SPEC_RANGE if since is None else f">={since}"
+
 
 #: The phase in which a reader meets each requirement's violation (manifest field ``phase``).
 _VALIDATION = ("OFFSETS-ORDER", "SIZE-", "BUFFER-")
@@ -42,6 +51,9 @@ class Draft:
     flags: tuple[str, ...] = ()
     expected: Expected | None = None
     source: str = "generator"
+    #: The spec range, when the vector's outcome was decided by a later version than its rules
+    #: (e.g. the primary requirement under 1.1.0's precedence); default: from its requirements.
+    spec: str | None = None
 
 
 # --- Byte-level builders ----------------------------------------------------------------------------

@@ -14,11 +14,11 @@ from typing import Any
 
 from ..spec import spec_path, spec_version
 from . import MANIFEST_FORMAT, synth
-from .build import SPEC_RANGE, phase_of
+from .build import phase_of, spec_range
 from .groups import drafts
 from .model import Vector
 
-CORPUS_VERSION = "1.0.0"
+CORPUS_VERSION = "1.1.0"
 FILES = "files"
 _FLAG_ROW = re.compile(r"^\| `([a-z0-9-]+)` \| `([A-Z0-9-]+)` \| (.+?) \| (.+?) \|$", re.MULTILINE)
 
@@ -59,7 +59,7 @@ def build() -> Built:
             synth_spec = {"recipe": recipe, "params": params}
             sha256, size, expected_sha256 = synth.fingerprint(recipe, params)
         detail = (
-            f"spec/safetensors.md section 14, example {draft.name}"
+            f"spec/safetensors.md section 15, example {draft.name}"
             if draft.source == "spec-example"
             else f"corpus/groups/{group}.py"
         )
@@ -73,7 +73,7 @@ def build() -> Built:
             sha256=sha256,
             size=size,
             provenance={"source": draft.source, "detail": detail},
-            spec=SPEC_RANGE,
+            spec=draft.spec or spec_range(draft.requirements, draft.flags),
             file=file,
             synth=synth_spec,
             expected=expected,

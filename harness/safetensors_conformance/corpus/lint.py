@@ -180,20 +180,49 @@ def _agreement(corpus: Corpus, synthetic: bool) -> Iterator[str]:
 
 
 def _judge(vector: Vector, expected: Expected | None, report: Report, path: Path) -> Iterator[str]:
+    """The reference must agree with the vector.
+
+    For an invalid vector, its primary requirement (spec section 1, *Precedence*) is the one the
+    vector cites. An acceptable vector either breaks only flagged requirements, and then the
+    reference reports exactly the cited ones, each under one of the vector's flags; or it is a file
+    the reference accepts (flags about values or resource limits), and then it reads it exactly.
+    """
     found = {v.requirement.value for v in report.violations}
-    if report.conforms:
-        if vector.expect == "invalid":
+    if vector.expect == "invalid":
+        if report.conforms:
             yield f"{vector.id}: the reference accepts a vector that must be rejected ({vector.requirements[0]})"
-            return
-        assert expected is not None
-        problem = _content_problem(report, expected, path)
-        if problem:
-            yield f"{vector.id}: the reference reads different content: {problem}"
+        elif len(vector.requirements) != 1:
+            yield f"{vector.id}: an invalid vector cites one (primary) requirement, not {list(vector.requirements)}"
+        elif report.primary != vector.requirements[0]:
+            shown = "none (every violation is flagged)" if report.primary is None else report.primary.value
+            yield (
+                f"{vector.id}: the reference's primary requirement is {shown}, not {vector.requirements[0]} "
+                f"(it reports {sorted(found)})"
+            )
         return
-    if vector.expect == "valid":
-        yield f"{vector.id}: the reference rejects a valid vector: {sorted(found)}"
-    elif found != set(vector.requirements):
-        yield f"{vector.id}: the reference reports {sorted(found)}, not {list(vector.requirements)}"
+    if not report.conforms:
+        flags = {v.flag.value for v in report.violations if v.flag is not None}
+        if vector.expect == "valid":
+            yield f"{vector.id}: the reference rejects a valid vector: {sorted(found)}"
+        elif report.primary is not None:
+            yield f"{vector.id}: the reference finds an unflagged violation of {report.primary.value}"
+        elif found != set(vector.requirements) or flags != set(vector.flags):
+            yield (
+                f"{vector.id}: the reference reports {sorted(found)} under flags {sorted(flags)}, "
+                f"not {list(vector.requirements)} under {list(vector.flags)}"
+            )
+        return
+    # A conforming file may still draw flagged SHOULD-level findings (packed-rows): then it is an
+    # acceptable vector with that flag, never a valid one.
+    flagged = {w.flag.value for w in report.warnings if w.flag is not None}
+    if vector.expect == "valid" and flagged:
+        yield f"{vector.id}: a valid vector draws findings under flags {sorted(flagged)}"
+    elif vector.expect == "acceptable" and not flagged <= set(vector.flags):
+        yield f"{vector.id}: the reference's findings carry flags {sorted(flagged)}, not {list(vector.flags)}"
+    assert expected is not None
+    problem = _content_problem(report, expected, path)
+    if problem:
+        yield f"{vector.id}: the reference reads different content: {problem}"
 
 
 def _content_problem(report: Report, expected: Expected, path: Path) -> str | None:

@@ -7,6 +7,7 @@ the named checks, which say what is wrong. A property test keeps the two in agre
 
 from __future__ import annotations
 
+import math
 import re
 from operator import itemgetter
 from typing import Any, Final, NamedTuple, cast
@@ -14,7 +15,7 @@ from typing import Any, Final, NamedTuple, cast
 from .dtypes import BITS, DTYPES
 from .jsontext import NumberToken, Path
 from .limits import CONFORMING_DEPTH, MAX_REPORTED_VIOLATIONS, U64_MAX
-from .requirements import SHOULD_LEVEL, Req
+from .requirements import SHOULD_LEVEL, Flag, Req
 
 METADATA_KEY: Final = "__metadata__"
 #: A decoded JSON object: its members as (name, value) pairs, duplicates kept.
@@ -101,6 +102,7 @@ class Finding(NamedTuple):
     path: Path | None = None
     key: bool = False
     offset: int | None = None
+    flag: Flag | None = None
 
 
 class Sink:
@@ -113,15 +115,22 @@ class Sink:
         self.unreported_warnings = 0
 
     def add(
-        self, requirement: Req, message: str, path: Path | None = None, *, key: bool = False, offset: int | None = None
+        self,
+        requirement: Req,
+        message: str,
+        path: Path | None = None,
+        *,
+        key: bool = False,
+        offset: int | None = None,
+        flag: Flag | None = None,
     ) -> None:
         if requirement in SHOULD_LEVEL:
             if len(self.warnings) < MAX_REPORTED_VIOLATIONS:
-                self.warnings.append(Finding(requirement, message, path, key, offset))
+                self.warnings.append(Finding(requirement, message, path, key, offset, flag))
             else:
                 self.unreported_warnings += 1
         elif len(self.errors) < MAX_REPORTED_VIOLATIONS:
-            self.errors.append(Finding(requirement, message, path, key, offset))
+            self.errors.append(Finding(requirement, message, path, key, offset, flag))
         else:
             self.unreported_errors += 1
 
@@ -166,7 +175,8 @@ def check_metadata(value: object, path: Path, sink: Sink) -> dict[str, str] | No
     """META-OBJECT, META-STRING-VALUES, META-UNIQUE-KEYS."""
     if type(value) is not tuple:
         detail = " (readers may treat it as absent: flag metadata-null)" if value is None else ""
-        sink.add(Req.META_OBJECT, f"__metadata__ must be an object, found {describe(value)}{detail}", path)
+        flag = Flag.METADATA_NULL if value is None else None
+        sink.add(Req.META_OBJECT, f"__metadata__ must be an object, found {describe(value)}{detail}", path, flag=flag)
         return None
     result: dict[str, str] = {}
     seen: dict[str, int] = {}
@@ -209,6 +219,7 @@ def check_entry_fields(entry: tuple[tuple[str, object], ...], path: Path, sink: 
                 f"unknown field {_short(name)!r} in a tensor entry (readers may ignore it: flag entry-unknown-fields)",
                 member,
                 key=True,
+                flag=Flag.ENTRY_UNKNOWN_FIELDS,
             )
     missing = [name for name in _FIELDS if name not in fields]
     if missing:
@@ -319,6 +330,19 @@ def check_size(
         )
         return False
     return True
+
+
+def check_packed_rows(dtype: str, bits: int, shape: list[int], path: Path, sink: Sink) -> None:
+    """SIZE-PACKED-ROWS (SHOULD; flag packed-rows): each row of a sub-byte tensor starts on a byte."""
+    per_byte_run = 8 // math.gcd(bits, 8)  # F4: 2 elements make a byte, F6: 4 elements make 3 bytes
+    if shape and shape[-1] % per_byte_run:
+        sink.add(
+            Req.SIZE_PACKED_ROWS,
+            f"the last dimension of {dtype} shape {shape} is not a multiple of {per_byte_run}, so its rows do not "
+            "start on byte boundaries (readers that pack along the last dimension may reject it: flag packed-rows)",
+            (*path, len(shape) - 1),
+            flag=Flag.PACKED_ROWS,
+        )
 
 
 def check_name(name: str, path: Path, sink: Sink) -> None:
@@ -440,7 +464,14 @@ def reduce_object(
         if type(dtype) is str and type(shape) is list and type(offsets) is list and len(offsets) == 2:
             bits = bits_of.get(dtype)
             begin, end = offsets
-            if bits is not None and type(begin) is int and type(end) is int and 0 <= begin <= end <= limit:
+            # Sub-byte dtypes go to the named checks, which also judge their rows (SIZE-PACKED-ROWS).
+            if (
+                bits is not None
+                and not bits & 7
+                and type(begin) is int
+                and type(end) is int
+                and 0 <= begin <= end <= limit
+            ):
                 size = bits
                 for dim in shape:
                     if type(dim) is not int or dim <= 0:
@@ -573,6 +604,8 @@ def _check_entry(name: str, occurrence: int, entry: object, data_start: int, sin
         dtype = fields["dtype"]
         assert isinstance(dtype, str)
         sized = check_size(dtype, bits, shape, offsets, paths=(shape_path, offsets_path), sink=sink)
+        if sized and bits % 8:
+            check_packed_rows(dtype, bits, shape, shape_path, sink)
         if offsets is not None and sized and offsets[1] > offsets[0] and (data_start + offsets[0]) % _ALIGN[dtype]:
             _misaligned(name, dtype, data_start + offsets[0], sink)
     if offsets is None:
@@ -605,7 +638,6 @@ def _check_buffer(ranges: list[_Range], data_start: int, buffer_length: int, com
     Gaps and trailing bytes are only judged when every entry's range is known (``complete``):
     otherwise the entry whose range is unknown may be the one that covers them.
     """
-    inside: list[_Range] = []
     for item in ranges:
         if item.end > buffer_length:
             sink.add(
@@ -615,12 +647,12 @@ def _check_buffer(ranges: list[_Range], data_start: int, buffer_length: int, com
                 item.path,
                 offset=data_start + min(item.begin, buffer_length),
             )
-        else:
-            inside.append(item)
-    inside.sort(key=lambda r: (r.begin, r.end))
+    # The chain holds every range, in bounds or not: a tensor past the end still leaves a gap
+    # before it (reported after BUFFER-BOUNDS, which takes precedence).
+    chain = sorted(ranges, key=lambda r: (r.begin, r.end))
     covered = 0
     last = None
-    for item in inside:
+    for item in chain:
         if item.begin < covered:
             assert last is not None
             sink.add(
@@ -628,17 +660,17 @@ def _check_buffer(ranges: list[_Range], data_start: int, buffer_length: int, com
                 f"tensor {_short(item.name)!r} (buffer bytes {item.begin}..{item.end}) overlaps "
                 f"tensor {_short(last.name)!r} (buffer bytes {last.begin}..{last.end})",
                 item.path,
-                offset=data_start + item.begin,
+                offset=data_start + min(item.begin, buffer_length),
             )
         elif item.begin > covered and complete:
             sink.add(
                 Req.BUFFER_NO_GAP,
                 f"buffer bytes {covered}..{item.begin} before tensor {_short(item.name)!r} belong to no tensor",
                 item.path,
-                offset=data_start + covered,
+                offset=data_start + min(covered, buffer_length),
             )
         if item.end >= covered:
             covered = item.end
             last = item
-    if complete and len(inside) == len(ranges) and covered < buffer_length:
+    if complete and covered < buffer_length:
         _trailing(data_start, covered, buffer_length, sink)

@@ -10,9 +10,11 @@ the structure checks:
   integers too long to convert, which the slow decoder keeps as tokens;
 * ``NaN`` and ``Infinity``, which Python accepts and RFC 8259 does not, are syntax errors.
 
-Values nested deeper than any conforming header (:data:`~.limits.CONFORMING_DEPTH`) are never
-examined, so when the C scanner runs out of recursion the over-deep containers are blanked out
-(same byte length, so offsets stay right) and the header is decoded again.
+When the C scanner runs out of recursion, the whole value is first checked by the iterative
+scanner of :mod:`.jsonsyntax` (HEADER-JSON holds however deep the text goes); then the containers
+nested deeper than any conforming header (:data:`~.limits.CONFORMING_DEPTH`) are blanked out (same
+byte length, so offsets stay right), the header is decoded again, and the strings inside the
+blanked containers are checked for unpaired surrogates (HEADER-STRINGS) by position.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Final, NamedTuple
 
+from .jsonsyntax import JsonSyntaxError, check_syntax, unpaired_surrogates
 from .limits import CONFORMING_DEPTH
+
+__all__ = ["Decoded", "JsonSyntaxError", "NumberToken", "decode", "locate", "pointer", "skip_whitespace"]
 
 #: Longest decimal integer that can still be at most 2**64 - 1; longer digit strings are kept as
 #: tokens instead of being converted (Python refuses very long conversions anyway).
@@ -60,15 +65,6 @@ class NumberToken:
         return not any(c in self.text for c in ".eE")
 
 
-class JsonSyntaxError(Exception):
-    """The header is not JSON text: ``message`` says why, ``position`` is a character index."""
-
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
-
-
 class ConstantError(Exception):
     """NaN or Infinity, which Python's decoder accepts and JSON does not."""
 
@@ -103,11 +99,16 @@ def _decoder(object_hook: ObjectHook, keep_signs: bool) -> json.JSONDecoder:
 
 
 class Decoded(NamedTuple):
-    """A decoded header value; ``text`` is what was decoded (blanked where too deep)."""
+    """A decoded header value; ``text`` is what was decoded (blanked where too deep).
+
+    ``deep_surrogates`` holds the character positions of strings inside blanked containers that
+    hold an unpaired surrogate escape: the decoded value no longer has them.
+    """
 
     value: object
     end: int
     text: str
+    deep_surrogates: tuple[int, ...] = ()
 
 
 def skip_whitespace(text: str, index: int) -> int:
@@ -128,8 +129,30 @@ def decode(text: str, start: int, object_hook: ObjectHook = tuple) -> Decoded:
         return _decode(object_hook, keep_signs, text, start)
     except RecursionError:
         pass
-    reduced = blank_deep_values(text.encode("utf-8")).decode("utf-8")
-    return _decode(object_hook, True, reduced, start)
+    check_syntax(text, start)  # raises at the first error, however deep
+    reduced, regions = _blank_text(text)
+    decoded = _decode(object_hook, True, reduced, start)
+    surrogates = tuple(p for begin, end in regions for p in unpaired_surrogates(text, begin, end))
+    return decoded._replace(deep_surrogates=surrogates)
+
+
+def _blank_text(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """:func:`blank_deep_values` on text; the blanked regions as character ranges of ``text``."""
+    data = text.encode("utf-8")
+    regions: list[tuple[int, int]] = []
+    reduced = blank_deep_values(data, regions).decode("utf-8")
+    if text.isascii():
+        return reduced, regions
+    # Byte ranges to character ranges, in one pass: the regions come in file order.
+    chars: list[tuple[int, int]] = []
+    byte = char = 0
+    for begin, end in regions:
+        char += len(data[byte:begin].decode("utf-8"))
+        first = char
+        char += len(data[begin:end].decode("utf-8"))
+        byte = end
+        chars.append((first, char))
+    return reduced, chars
 
 
 def _decode(object_hook: ObjectHook, keep_signs: bool, text: str, start: int) -> Decoded:
@@ -154,12 +177,12 @@ def _find_constant(text: str, start: int) -> int:
     return start
 
 
-def blank_deep_values(data: bytes) -> bytes:
+def blank_deep_values(data: bytes, regions: list[tuple[int, int]] | None = None) -> bytes:
     """Replace every container nested deeper than a conforming header with an empty one.
 
     The replacement keeps the container's brackets and byte length (the inside becomes spaces), so
     byte offsets in the result are those of the original. Strings are skipped as units, so
-    brackets inside them do not count.
+    brackets inside them do not count. The byte ranges blanked are appended to ``regions``.
     """
     out = bytearray(data)
     depth = 0
@@ -177,16 +200,18 @@ def blank_deep_values(data: bytes) -> bytes:
             new_depth = depth - len(token)
             if deep_start >= 0 and new_depth <= CONFORMING_DEPTH:
                 close = match.start() + (depth - CONFORMING_DEPTH) - 1
-                _blank(out, deep_start, close)
+                _blank(out, deep_start, close, regions)
                 deep_start = -1
             depth = max(new_depth, 0)
     if deep_start >= 0:  # never closed: the text is not JSON, and decoding it again will say so
-        _blank(out, deep_start, len(out))
+        _blank(out, deep_start, len(out), regions)
     return bytes(out)
 
 
-def _blank(out: bytearray, open_index: int, close_index: int) -> None:
+def _blank(out: bytearray, open_index: int, close_index: int, regions: list[tuple[int, int]] | None) -> None:
     out[open_index + 1 : close_index] = b" " * max(close_index - open_index - 1, 0)
+    if regions is not None and close_index > open_index + 1:
+        regions.append((open_index + 1, close_index))
 
 
 # --- Locating values ------------------------------------------------------------------------------
@@ -301,3 +326,37 @@ def _walk(text: str, start: int, value_set: set[Path], key_set: set[Path]) -> di
     with suppress(_Found):
         visit(start, ())
     return found
+
+
+def path_at(text: str, start: int, position: int) -> Path:
+    """The path of the innermost value of ``text`` (JSON from ``start``) that spans ``position``.
+
+    Used for findings inside blanked containers, whose own values were never decoded: the path
+    ends at the blanked container, which is at most a conforming header's depth down.
+    """
+    path: list[Step] = []
+    index = skip_whitespace(text, start)
+    while True:
+        char = text[index]
+        if char not in "[{":
+            return tuple(path)
+        index = skip_whitespace(text, index + 1)
+        element = 0
+        seen: dict[str, int] = {}
+        while text[index] not in "]}":
+            step: Step = element
+            if char == "{":
+                name, after = _SKIP(text, index)
+                step = (name, seen.get(name, 0))
+                seen[name] = step[1] + 1
+                index = skip_whitespace(text, skip_whitespace(text, after) + 1)
+            end = int(_SKIP(text, index)[1])
+            if index <= position < end:
+                path.append(step)
+                break
+            index = skip_whitespace(text, end)
+            if text[index] == ",":
+                index = skip_whitespace(text, index + 1)
+            element += 1
+        else:
+            return tuple(path)

@@ -22,3 +22,17 @@ MAX_REPORTED_VIOLATIONS = 1000
 #: Nesting depth of the deepest conforming header (root object, tensor entry, shape array). Deeper
 #: values are never examined: the structure check rejects the container that holds them.
 CONFORMING_DEPTH = 3
+
+#: HEADER-START and HEADER-PADDING: the whitespace that JSON allows between tokens. A reader MAY
+#: skip it before the value and accept it in the padding (flags header-leading-whitespace and
+#: header-trailing-whitespace).
+JSON_WHITESPACE = frozenset(" \t\n\r")
+
+#: HEADER-START and HEADER-PADDING: every code point the spec counts as whitespace, which no file
+#: may have before its JSON value: Unicode's White_Space property, plus U+001C-U+001F (which
+#: Python's ``str.strip`` removes) and U+FEFF, the byte order mark (which JavaScript's ``trim``
+#: removes). Readers built on a language's trim function skip all of these.
+WHITESPACE = frozenset(
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)

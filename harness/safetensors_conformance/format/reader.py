@@ -10,16 +10,17 @@ from __future__ import annotations
 import gc
 import io
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, Final, NamedTuple
 
 from .header import Finding, Header, Sink, TensorInfo, check_header_value, reduce_object
-from .jsontext import JsonSyntaxError, byte_offsets, decode, locate, pointer, skip_whitespace
-from .limits import HEADER_ALIGNMENT, LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH
-from .requirements import Req
-from .violations import FormatError, Violation
+from .jsontext import JsonSyntaxError, byte_offsets, decode, locate, path_at, pointer
+from .limits import HEADER_ALIGNMENT, JSON_WHITESPACE, LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH, WHITESPACE
+from .requirements import Flag, Req
+from .violations import FormatError, Violation, primary_requirement
 
 #: A path names a file; bytes-like objects are file contents; a binary file object is read as is.
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | BinaryIO
@@ -40,6 +41,13 @@ class Report(NamedTuple):
         """True when no MUST-level requirement is broken (warnings do not count)."""
         return not self.violations and not self.unreported_violations
 
+    @property
+    def primary(self) -> Req | None:
+        """The requirement that decides the rejection: the first unflagged MUST-level violation in
+        the spec's order (section 1, *Precedence*); ``None`` when the file conforms or a reader MAY
+        accept it under flags."""
+        return primary_requirement(self.violations)
+
     def raise_for_violations(self) -> Header:
         """Return the header of a conforming file, or raise :class:`FormatError`."""
         if not self.conforms:
@@ -51,12 +59,18 @@ class Report(NamedTuple):
 def check(source: Source, *, keep_tensors: bool = True) -> Report:
     """Check a file against every requirement the reader can see; never raises on bad content.
 
-    ``OSError`` is raised when the file cannot be read at all. With ``keep_tensors`` false the
-    report's header lists no tensors, which saves time and memory when only the verdict matters.
+    ``OSError`` is raised when the file cannot be read at all, :class:`NotRegularFileError` when a
+    path names a FIFO, a device or a socket (opening one could block forever). A stream (a pipe,
+    standard input) is read once, front to back: the header is kept, the rest only counted. With
+    ``keep_tensors`` false the report's header lists no tensors, which saves time and memory when
+    only the verdict matters.
     """
     with _open(source) as handle:
-        size = _file_size(handle)
         sink = Sink()
+        if _is_stream(handle):
+            handle, size = _spool(handle)
+        else:
+            size = _file_size(handle)
         header = _check_file(handle, size, sink, keep=keep_tensors)
     return _report(sink, header, size)
 
@@ -82,12 +96,75 @@ def check_header_bytes(header: bytes, file_size: int) -> Report:
 # --- Reading --------------------------------------------------------------------------------------
 
 
+class NotRegularFileError(OSError):
+    """A path names something other than a regular file; ``kind`` says what."""
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(f"{kind}, not a regular file (read a stream from standard input with -)")
+        self.path = path
+        self.kind = kind
+
+
+_KINDS: Final = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
 def _open(source: Source) -> AbstractContextManager[BinaryIO]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return io.BytesIO(bytes(source))
     if isinstance(source, (str, os.PathLike)):
-        return open(source, "rb")  # noqa: PTH123 - pathlib costs start-up time; returned as the context
+        # Non-blocking, so that a FIFO without a writer cannot hang the open; then only a regular
+        # file is read (the flag changes nothing for those).
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise NotRegularFileError(os.fsdecode(source), kind)
+        return os.fdopen(fd, "rb")
     return nullcontext(source)
+
+
+def _is_stream(handle: BinaryIO) -> bool:
+    """True for a pipe, terminal or other handle whose size cannot be known without reading it."""
+    try:
+        return not stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return not handle.seekable()
+
+
+def _spool(stream: BinaryIO) -> tuple[BinaryIO, int]:
+    """Read a stream once: keep the length prefix and the header (at most the header limit), count
+    the rest. Returns the kept bytes as a file, and the stream's whole length."""
+    kept = _read_up_to(stream, LENGTH_PREFIX_SIZE)
+    if len(kept) == LENGTH_PREFIX_SIZE:
+        length = int.from_bytes(kept, "little")
+        if length <= MAX_HEADER_LENGTH:
+            kept += _read_up_to(stream, length)
+    size = len(kept)
+    chunk = bytearray(1 << 20)
+    while True:
+        count = stream.readinto(chunk)  # type: ignore[attr-defined]
+        if not count:
+            break
+        size += count
+    return io.BytesIO(kept), size
+
+
+def _read_up_to(stream: BinaryIO, count: int) -> bytes:
+    parts = []
+    while count > 0:
+        part = stream.read(count)
+        if not part:
+            break
+        parts.append(part)
+        count -= len(part)
+    return b"".join(parts)
 
 
 def _file_size(handle: BinaryIO) -> int:
@@ -157,6 +234,15 @@ def _check_text(text: str | None, length: int, size: int, sink: Sink, *, keep: b
             return None
         _check_padding(decoded.text, decoded.end, base, sink)
         text = decoded.text
+        for position, offset in zip(
+            decoded.deep_surrogates, byte_offsets(text, list(decoded.deep_surrogates)), strict=True
+        ):
+            sink.add(
+                Req.HEADER_STRINGS,
+                "a string nested deeper than any conforming header holds an unpaired surrogate escape",
+                path_at(text, start, position),
+                offset=base + offset,
+            )
         header = check_header_value(
             decoded.value,
             length,
@@ -177,40 +263,61 @@ def _check_text(text: str | None, length: int, size: int, sink: Sink, *, keep: b
 
 
 def _check_start(text: str, base: int, sink: Sink) -> int:
-    """HEADER-START: nothing precedes the JSON value. Returns where decoding should begin."""
-    if text[:1] == "{":
+    """HEADER-START: no whitespace (in the spec's wide sense) precedes the JSON value.
+
+    Returns where decoding should begin: after the whole run of leading whitespace, so that the
+    rest of the header is still checked.
+    """
+    if text[:1] not in WHITESPACE:
         return 0
-    start = 0
-    if text.startswith("\ufeff"):
-        sink.add(Req.HEADER_START, "the header begins with a UTF-8 byte order mark", offset=base)
-        start = 1
-    after = skip_whitespace(text, start)
-    if after > start:
-        offset = base + byte_offsets(text, [start])[0]
+    end = 1
+    while end < len(text) and text[end] in WHITESPACE:
+        end += 1
+    bad = next((i for i in range(end) if text[i] not in JSON_WHITESPACE), None)
+    if bad is None:
         sink.add(
             Req.HEADER_START,
-            f"the header begins with whitespace ({_char(text[start])}) before the JSON value "
+            f"the header begins with JSON whitespace ({_char(text[0])}) before the JSON value "
             "(readers may skip it: flag header-leading-whitespace)",
-            offset=offset,
+            offset=base,
+            flag=Flag.HEADER_LEADING_WHITESPACE,
         )
-    return after
+    else:
+        what = "a byte order mark" if text[bad] == "\ufeff" else f"{_char(text[bad])}, which is not JSON whitespace,"
+        sink.add(
+            Req.HEADER_START,
+            f"the header begins with {what} before the JSON value",
+            offset=base + byte_offsets(text, [bad])[0],
+        )
+    return end
 
 
 def _check_padding(text: str, end: int, base: int, sink: Sink) -> None:
     """HEADER-PADDING: only spaces (0x20) follow the JSON value."""
     rest = text[end:]
-    bad = len(rest) - len(rest.lstrip(" "))
-    if bad == len(rest):
+    spaces = len(rest) - len(rest.lstrip(" "))
+    if spaces == len(rest):
         return
-    offset = base + byte_offsets(text, [end + bad])[0]
-    if not rest[bad:].strip(" \t\n\r"):
-        message = (
-            f"the padding after the JSON value holds {_char(rest[bad])}; only spaces (0x20) may follow it "
-            "(readers may accept JSON whitespace: flag header-trailing-whitespace)"
+    bad = next((i for i in range(spaces, len(rest)) if rest[i] not in JSON_WHITESPACE), None)
+    if bad is None:
+        sink.add(
+            Req.HEADER_PADDING,
+            f"the padding after the JSON value holds {_char(rest[spaces])}; only spaces (0x20) may follow it "
+            "(readers may accept JSON whitespace: flag header-trailing-whitespace)",
+            offset=base + byte_offsets(text, [end + spaces])[0],
+            flag=Flag.HEADER_TRAILING_WHITESPACE,
         )
+        return
+    char = rest[bad]
+    if char in WHITESPACE:
+        message = f"the padding after the JSON value holds {_char(char)}, which is not JSON whitespace"
     else:
-        message = f"the header continues after its JSON value with {_char(rest[bad])}; only spaces (0x20) may follow it"
-    sink.add(Req.HEADER_PADDING, message, offset=offset)
+        message = f"the header continues after its JSON value with {_char(char)}"
+    sink.add(
+        Req.HEADER_PADDING,
+        f"{message}; only spaces (0x20) may follow it",
+        offset=base + byte_offsets(text, [end + bad])[0],
+    )
 
 
 def _char(char: str) -> str:
@@ -233,7 +340,7 @@ def _locate(sink: Sink, text: str, start: int, base: int) -> None:
             return finding
         position = found.get((finding.path, finding.key))
         offset = None if position is None else base + position
-        return Finding(finding.requirement, finding.message, finding.path, finding.key, offset)
+        return finding._replace(offset=offset)
 
     sink.errors[:] = map(place, sink.errors)
     sink.warnings[:] = map(place, sink.warnings)
@@ -242,7 +349,8 @@ def _locate(sink: Sink, text: str, start: int, base: int) -> None:
 def _report(sink: Sink, header: Header | None, size: int) -> Report:
     def convert(findings: list[Finding]) -> tuple[Violation, ...]:
         violations = (
-            Violation(f.requirement, f.message, f.offset, None if f.path is None else pointer(f.path)) for f in findings
+            Violation(f.requirement, f.message, f.offset, None if f.path is None else pointer(f.path), f.flag)
+            for f in findings
         )
         return tuple(sorted(violations, key=_order))
 
@@ -279,7 +387,7 @@ class SafetensorsFile:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._handle: BinaryIO = open(path, "rb")  # noqa: PTH123, SIM115 - closed by close()
+        self._handle: BinaryIO = _open(path).__enter__()  # a regular file, closed by close()
         try:
             sink = Sink()
             size = _file_size(self._handle)

@@ -34,17 +34,18 @@ class Req(StrEnum):
     ENTRY_OBJECT = "ENTRY-OBJECT"
     ENTRY_FIELDS_REQUIRED = "ENTRY-FIELDS-REQUIRED"
     ENTRY_FIELDS_KNOWN = "ENTRY-FIELDS-KNOWN"
+    NAME_PORTABLE = "NAME-PORTABLE"
     DTYPE_KNOWN = "DTYPE-KNOWN"
     SHAPE_ARRAY = "SHAPE-ARRAY"
     OFFSETS_PAIR = "OFFSETS-PAIR"
     NUMBER_FORM = "NUMBER-FORM"
     NUMBER_RANGE = "NUMBER-RANGE"
     OFFSETS_ORDER = "OFFSETS-ORDER"
-    NAME_PORTABLE = "NAME-PORTABLE"
     # Sizes
     SIZE_LIMIT = "SIZE-LIMIT"
     SIZE_WHOLE_BYTES = "SIZE-WHOLE-BYTES"
     SIZE_MATCH = "SIZE-MATCH"
+    SIZE_PACKED_ROWS = "SIZE-PACKED-ROWS"
     # Buffer
     BUFFER_BOUNDS = "BUFFER-BOUNDS"
     BUFFER_NO_OVERLAP = "BUFFER-NO-OVERLAP"
@@ -60,5 +61,24 @@ class Req(StrEnum):
         return self.value.lower()
 
 
+class Flag(StrEnum):
+    """An implementation-defined behaviour of the spec (section 12), named as the spec names it."""
+
+    HEADER_LEADING_WHITESPACE = "header-leading-whitespace"
+    HEADER_TRAILING_WHITESPACE = "header-trailing-whitespace"
+    METADATA_NULL = "metadata-null"
+    ENTRY_UNKNOWN_FIELDS = "entry-unknown-fields"
+    PACKED_ROWS = "packed-rows"
+    RESOURCE_LIMITS = "resource-limits"
+    F6_BIT_ORDER = "f6-bit-order"
+    BOOL_VALUES = "bool-values"
+
+
+#: Precedence (spec section 1.1): when a file breaks several requirements, the primary one is the
+#: first unflagged MUST-level requirement in the spec's order, which is the order of ``Req``.
+PRECEDENCE: dict[Req, int] = {requirement: rank for rank, requirement in enumerate(Req)}
+
 #: Requirements whose violation is a warning (SHOULD level); every other one is a MUST.
-SHOULD_LEVEL: frozenset[Req] = frozenset({Req.LAYOUT_HEADER_ALIGN, Req.NAME_PORTABLE, Req.DATA_ALIGNED})
+SHOULD_LEVEL: frozenset[Req] = frozenset(
+    {Req.LAYOUT_HEADER_ALIGN, Req.NAME_PORTABLE, Req.SIZE_PACKED_ROWS, Req.DATA_ALIGNED}
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .requirements import SHOULD_LEVEL, Req
+from .requirements import PRECEDENCE, SHOULD_LEVEL, Flag, Req
 
 
 class Violation(NamedTuple):
@@ -13,13 +13,15 @@ class Violation(NamedTuple):
 
     ``offset`` is the absolute byte offset in the file where the problem starts (``None`` when no
     single byte is to blame). ``pointer`` is an RFC 6901 JSON pointer into the header (``None``
-    outside the header's JSON).
+    outside the header's JSON). ``flag`` names the implementation-defined behaviour (spec section
+    12) under which a reader MAY accept the file despite this violation; ``None`` when none does.
     """
 
     requirement: Req
     message: str
     offset: int | None = None
     pointer: str | None = None
+    flag: Flag | None = None
 
     @property
     def is_warning(self) -> bool:
@@ -32,6 +34,7 @@ class Violation(NamedTuple):
             "message": self.message,
             "offset": self.offset,
             "pointer": self.pointer,
+            "flag": None if self.flag is None else self.flag.value,
         }
 
     def __str__(self) -> str:
@@ -39,7 +42,9 @@ class Violation(NamedTuple):
         if self.offset is not None:
             where.append(f"offset {self.offset}")
         if self.pointer is not None:
-            where.append(f"at {self.pointer}" if self.pointer else "at the header root")
+            # Pointers quote attacker-controlled names: show unprintable ones escaped.
+            shown = self.pointer if self.pointer.isprintable() else ascii(self.pointer)
+            where.append(f"at {shown}" if self.pointer else "at the header root")
         suffix = f" ({', '.join(where)})" if where else ""
         return f"[{self.requirement.value}] {self.message}{suffix}"
 
@@ -71,3 +76,18 @@ class FormatError(ValueError):
     def requirements(self) -> frozenset[Req]:
         """The IDs of the broken requirements."""
         return frozenset(v.requirement for v in self.violations)
+
+    @property
+    def primary(self) -> Req | None:
+        """The requirement that decides the rejection (see :func:`primary_requirement`)."""
+        return primary_requirement(self.violations)
+
+
+def primary_requirement(violations: Sequence[Violation]) -> Req | None:
+    """The primary requirement among ``violations`` (spec section 1, *Precedence*).
+
+    It is the first, in the spec's order, of the MUST-level requirements broken in a way no flag
+    permits; ``None`` when there is none (the file conforms, or a reader MAY accept it under flags).
+    """
+    unflagged = [v.requirement for v in violations if v.flag is None and not v.is_warning]
+    return min(unflagged, key=PRECEDENCE.__getitem__, default=None)

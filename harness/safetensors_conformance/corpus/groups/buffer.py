@@ -217,3 +217,46 @@ def drafts() -> Iterator[Draft]:
         "BUFFER-NO-TRAILING",
         frame(obj(("__metadata__", '{"k":"v"}')), b"\x00\x00"),
     )
+    # Empty tensors on the chain (spec section 9): listed in any order, sharing offsets.
+    nonempty, at_zero = entry(offsets=(0, 2)), entry(shape=(0,), offsets=(0, 0))
+    empty = Tensor("U8", (0,), b"")
+    for name, members, order, what in (
+        (
+            "empty-after-non-empty-same-offset",
+            (("a", nonempty), ("e", at_zero)),
+            ["e", "a"],
+            "listed after a tensor at its begin",
+        ),
+        (
+            "empty-after-non-empty-at-end",
+            (("a", nonempty), ("e", entry(shape=(0,), offsets=(2, 2)))),
+            ["a", "e"],
+            "at the end",
+        ),
+        (
+            "two-empty-same-offset-after",
+            (("a", nonempty), ("e", at_zero), ("f", at_zero)),
+            ["e", "f", "a"],
+            "twice at offset 0, after a",
+        ),
+    ):
+        tensors = {"a": W, "e": empty, "f": empty}
+        yield valid(
+            name,
+            f"an empty tensor {what}",
+            ["BUFFER-NO-OVERLAP", "BUFFER-NO-GAP"],
+            {n: tensors[n] for n in order},
+            content=frame(obj(*members), W.data),
+            order=order,
+        )
+    for name, offset, data, requirement, what in (
+        ("gap-hidden-by-final-empty", 4, pattern(4), "BUFFER-NO-GAP", "bytes 2..4 belong to no tensor"),
+        ("gap-and-trailing-around-empty", 3, pattern(4), "BUFFER-NO-GAP", "a gap before it and a byte after it"),
+        ("final-empty-past-end", 4, pattern(2), "BUFFER-BOUNDS", "past the end of a 2-byte buffer"),
+    ):
+        yield invalid(
+            name,
+            f"a tensor at [0, 2] and an empty tensor at offset {offset}: {what}",
+            requirement,
+            frame(obj(("a", nonempty), ("e", entry(shape=(0,), offsets=(offset, offset)))), data),
+        )

@@ -61,3 +61,46 @@ def drafts() -> Iterator[Draft]:
         ("META-STRING-VALUES",),
         synth=("deep-metadata", {"depth": 200000}),
     )
+    yield from _deep_ignored_values()
+
+
+def _deep_ignored_values() -> Iterator[Draft]:
+    """HEADER-JSON and HEADER-STRINGS hold inside ignored fields, however deep (spec section 4).
+
+    The depths straddle the upstream parser's limit (128) and the point where a recursive parser
+    in Python gives up (about 1,000); 5,000 is past every recursive parser seen.
+    """
+    field = '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"x":'
+    for depth in (10, 200, 5000):
+        for name, inner, requirement, what in (
+            ("double-comma", "1,,2", "HEADER-JSON", "two commas in a row"),
+            ("bracket-mismatch", "}", "HEADER-JSON", "a closing brace that closes an array"),
+            ("nan", "NaN", "HEADER-JSON", "NaN"),
+            ("invalid-escape", '"a\\x"', "HEADER-JSON", "the escape \\x"),
+            ("raw-control", '"a\x01"', "HEADER-JSON", "a raw U+0001 in a string"),
+            ("trailing-comma", "1,", "HEADER-JSON", "a trailing comma"),
+            ("object-number-key", "{1:2}", "HEADER-JSON", "an object with a number as a member name"),
+            ("lone-high-surrogate", '"\\ud800"', "HEADER-STRINGS", "a string with a lone high surrogate escape"),
+            ("lone-low-surrogate", '"x\\udfffy"', "HEADER-STRINGS", "a string with a lone low surrogate escape"),
+            ("surrogate-name", '{"\\ud83d":0}', "HEADER-STRINGS", "a member name with a lone surrogate escape"),
+        ):
+            yield invalid(
+                f"ignored-field-{depth}-{name}",
+                f"an unknown field nested {depth} deep that holds {what}: every byte must still be checked",
+                requirement,
+                frame(field + _nest(depth, inner) + "}}", W.data),
+            )
+        yield acceptable(
+            f"ignored-field-{depth}-surrogate-pair",
+            f"an unknown field nested {depth} deep that holds a valid surrogate pair and every JSON value kind",
+            "ENTRY-FIELDS-KNOWN",
+            "entry-unknown-fields",
+            frame(field + _nest(depth, '"\\ud83d\\ude00",{"k":[true,false,null]},-1.5e3,""') + "}}", W.data),
+            {"a": W},
+        )
+    yield invalid(
+        "ignored-field-5000-unclosed",
+        "an unknown field of 5000 opening brackets, closed by only 4999",
+        "HEADER-JSON",
+        frame(field + "[" * 5000 + "]" * 4999 + "}}", W.data),
+    )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from ...format.dtypes import DTYPES
 from ...format.reader import Tensor
-from ..build import Draft, entry, frame, invalid, obj, tensor, valid
+from ..build import Draft, acceptable, canonical, entry, frame, invalid, obj, tensor, valid
 
 #: Sample bytes per dtype (spec section 7): values a reader must hand back bit for bit.
 SAMPLES: dict[str, tuple[tuple[int, ...], bytes, str]] = {
@@ -49,7 +49,6 @@ SPECIAL: dict[str, tuple[str, tuple[int, ...], bytes, str]] = {
     "f16-nan-inf": ("F16", (2,), bytes.fromhex("007e007c"), "NaN and +inf"),
     "bf16-nan": ("BF16", (1,), bytes.fromhex("c07f"), "NaN"),
     "f64-nan-payload": ("F64", (1,), struct.pack("<Q", 0x7FF8DEADBEEF0001), "a NaN with a payload"),
-    "bool-two": ("BOOL", (3,), b"\x02\xff\x80", "BOOL bytes other than 0 and 1"),
     "f8-e4m3-nan": ("F8_E4M3", (2,), b"\x7f\xff", "the two E4M3 NaN codes"),
     "f8-e5m2-inf": ("F8_E5M2", (2,), b"\x7c\xfc", "+inf and -inf"),
     "f8-e8m0-nan": ("F8_E8M0", (1,), b"\xff", "the E8M0 NaN code"),
@@ -147,15 +146,92 @@ def drafts() -> Iterator[Draft]:
         ["SIZE-WHOLE-BYTES", "DATA-PACKING"],
         {"a": tensor("F4", (3, 2))},
     )
+    yield from _packed_rows()
+    yield from _bool_values()
+    yield from _f6_bit_order()
+
+
+def _packed_rows() -> Iterator[Draft]:
+    """SIZE-PACKED-ROWS: rows of sub-byte tensors that do not start on a byte (flag packed-rows)."""
+    for name, dtype, shape in (
+        ("f6-matrix", "F6_E3M2", (2, 2)),
+        ("f4-odd-rows", "F4", (2, 3)),
+        ("f4-odd-rows-long", "F4", (4, 1, 5)),
+        ("f4-empty-odd-rows", "F4", (0, 3)),
+        ("f4-empty-odd-last", "F4", (2, 0, 1)),
+        ("f6-e2m3-rows-of-2", "F6_E2M3", (4, 2)),
+        ("f6-e3m2-rows-of-6", "F6_E3M2", (2, 6)),
+        ("f6-e2m3-empty-rows-of-3", "F6_E2M3", (0, 3)),
+    ):
+        yield acceptable(
+            name,
+            f"an {dtype} tensor of shape {list(shape)}: whole bytes, but rows that do not start on a byte",
+            "SIZE-PACKED-ROWS",
+            "packed-rows",
+            canonical({"a": tensor(dtype, shape)})[0],
+            {"a": tensor(dtype, shape)},
+        )
+    for name, dtype, shape in (
+        ("f4-even-rows", "F4", (3, 4)),
+        ("f4-empty-even-rows", "F4", (0, 2)),
+        ("f4-empty-zero-last", "F4", (3, 0)),
+        ("f6-e2m3-rows-of-4", "F6_E2M3", (2, 4)),
+        ("f6-e3m2-rows-of-8", "F6_E3M2", (1, 8)),
+        ("f6-e3m2-empty-rows-of-4", "F6_E3M2", (0, 4)),
+    ):
+        yield valid(
+            name,
+            f"an {dtype} tensor of shape {list(shape)}: every row starts on a byte",
+            ["SIZE-PACKED-ROWS"],
+            {"a": tensor(dtype, shape)},
+        )
+
+
+def _bool_values() -> Iterator[Draft]:
+    """DATA-BOOL: BOOL bytes other than 0x00 and 0x01 (flag bool-values)."""
+    for name, data, what in (
+        ("bool-two", b"\x02\xff\x80", "0x02, 0xff and 0x80"),
+        ("bool-two-only", b"\x02", "the byte 0x02"),
+        ("bool-high-bit", b"\x00\x80\x01\x00", "0x80 among zeros and ones"),
+        ("bool-all-ones-byte", b"\xff" * 8, "0xff eight times"),
+    ):
+        t = {"t": Tensor("BOOL", (len(data),), data)}
+        yield acceptable(
+            f"values-{name}",
+            f"a BOOL tensor holding {what}: readers may reject it, or return the bytes unchanged",
+            "DATA-BOOL",
+            "bool-values",
+            canonical(t)[0],
+            t,
+        )
     yield valid(
-        "f6-matrix",
-        "an F6_E3M2 tensor of shape [2, 2] (4 elements, 3 bytes)",
-        ["SIZE-WHOLE-BYTES", "DATA-PACKING"],
-        {"a": tensor("F6_E3M2", (2, 2))},
+        "values-bool-zero-one",
+        "a BOOL tensor holding only 0x00 and 0x01",
+        ["DATA-BOOL"],
+        {"t": Tensor("BOOL", (6,), b"\x00\x01\x01\x00\x00\x01")},
     )
+
+
+def _f6_bit_order() -> Iterator[Draft]:
+    """DATA-PACKING: F6 bits whose order a reader may interpret as it documents (flag f6-bit-order)."""
+    for name, dtype, shape, data in (
+        ("f6-e2m3-bit-order", "F6_E2M3", (4,), bytes([0b10000011, 0b01000010, 0b00100001])),
+        ("f6-e3m2-bit-order", "F6_E3M2", (8,), bytes([0x41, 0x10, 0x04, 0xFF, 0x00, 0xA5])),
+    ):
+        t = {"t": Tensor(dtype, shape, data)}
+        yield acceptable(
+            name,
+            f"{dtype} elements whose bit order is implementation-defined: raw bytes must come back unchanged",
+            "DATA-PACKING",
+            "f6-bit-order",
+            canonical(t)[0],
+            t,
+        )
 
 
 def _scalar_and_empty(name: str) -> dict[str, Tensor]:
     bits = DTYPES[name].bits
     unit = (2,) if bits == 4 else (4,) if bits == 6 else ()
-    return {"scalar": tensor(name, unit), "empty": Tensor(name, (0, 3), b"")}
+    # The empty tensor's last dimension is 0, so its rows are byte-aligned for every dtype
+    # (SIZE-PACKED-ROWS); the vectors of _packed_rows cover the other case.
+    return {"scalar": tensor(name, unit), "empty": Tensor(name, (3, 0), b"")}

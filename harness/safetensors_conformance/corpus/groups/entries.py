@@ -70,10 +70,16 @@ def drafts() -> Iterator[Draft]:
         ("array", '["U8"]'),
         ("object", '{"name":"U8"}'),
         ("true", "true"),
+        # The upstream implementation reads a one-member object named after a dtype as that dtype.
+        ("object-u8-null", '{"U8":null}'),
+        ("object-u8-empty-array", '{"U8":[]}'),
+        ("object-u8-string", '{"U8":"U8"}'),
+        ("object-two-variants", '{"U8":null,"I8":null}'),
+        ("array-of-object", '[{"U8":null}]'),
     ):
         yield invalid(
             f"dtype-{name}",
-            f"dtype is {name}, not a string",
+            f"dtype is {value}, not a string",
             "DTYPE-KNOWN",
             frame(obj(("a", '{"dtype":' + value + ',"shape":[2],"data_offsets":[0,2]}')), W.data),
         )

@@ -10,7 +10,6 @@ W = tensor("U8", (2,))
 E = entry()
 
 CASES = {
-    "empty-header": ("", "an empty header (N = 8 of spaces)"),
     "unclosed-object": ('{"a":' + E, "an object that is never closed"),
     "unclosed-string": ('{"a', "a string that is never closed"),
     "unclosed-array": ('{"a":{"dtype":"U8","shape":[2,"data_offsets":[0,2]}}', "an array that is never closed"),
@@ -55,6 +54,21 @@ CASES = {
 def drafts() -> Iterator[Draft]:
     for name, (text, what) in CASES.items():
         yield invalid(name, f"the header is not JSON: {what}", "HEADER-JSON", frame(text, W.data))
+    yield invalid("empty-header", "the header is not JSON: N = 0, an empty header", "HEADER-JSON", frame(""))
+    yield invalid(
+        "empty-header-then-buffer",
+        "N = 0 followed by 2 bytes (which are the buffer, not a header)",
+        "HEADER-JSON",
+        frame("", b"{}"),
+    )
+    # Only whitespace: the flagged HEADER-START finding is not primary, HEADER-JSON is.
+    for name, text in (("all-spaces-header", " " * 8), ("one-space-header", " "), ("all-newlines-header", "\n" * 8)):
+        yield invalid(
+            name,
+            f"a header of whitespace only ({len(text)} bytes), no JSON value",
+            "HEADER-JSON",
+            frame(text, pad=False),
+        )
     yield invalid(
         "utf16-header",
         "a header encoded as UTF-16LE: valid UTF-8, but NUL bytes between the characters",

@@ -110,3 +110,43 @@ def drafts() -> Iterator[Draft]:
         "META-STRING-VALUES",
         frame(obj(("__metadata__", entry(shape=(0,), offsets=(0, 0))))),
     )
+    # The metadata member is recognised after unescaping (spec section 1).
+    for name, member in (
+        ("escaped-name", "\\u005f_metadata__"),
+        ("escaped-name-fully", "\\u005f\\u005fmetadata\\u005f\\u005f"),
+        ("escaped-name-inner", "__m\\u0065tadata__"),
+    ):
+        yield valid(
+            name,
+            f'the metadata member written as "{member.replace(chr(92) * 2, chr(92))}": it is __metadata__',
+            ["META-OBJECT"],
+            {"w": W},
+            {"format": "pt"},
+            content=frame('{"' + member + '":{"format":"pt"},"w":' + E + "}", W.data),
+            order=["w"],
+        )
+        yield invalid(
+            f"{name}-holding-tensor",
+            f'a tensor entry under "{member.replace(chr(92) * 2, chr(92))}", which is the metadata member',
+            "META-STRING-VALUES",
+            frame('{"' + member + '":' + entry(shape=(0,), offsets=(0, 0)) + "}"),
+        )
+    yield invalid(
+        "escaped-name-and-plain",
+        'both "__metadata__" and "\\u005f_metadata__": the same name twice',
+        "HEADER-UNIQUE-NAMES",
+        frame('{"__metadata__":{"a":"1"},"\\u005f_metadata__":{"a":"2"},"w":' + E + "}", W.data),
+    )
+    yield valid(
+        "near-miss-name",
+        'a tensor named "_metadata_": not the metadata member',
+        ["ENTRY-OBJECT"],
+        {"_metadata_": W},
+    )
+    for name, text in (("value-1e400", "1e400"), ("value-1e-400", "1e-400")):
+        yield invalid(
+            name,
+            f"a metadata value that is the number {text}, which no double holds",
+            "META-STRING-VALUES",
+            frame(obj(("__metadata__", '{"k":' + text + "}"), ("w", E)), W.data),
+        )

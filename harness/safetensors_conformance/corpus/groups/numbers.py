@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ...format.reader import Tensor
-from ..build import Draft, valid
+from ..build import Draft, acceptable, entry, frame, invalid, obj, tensor, valid
 
 BIG = 2**53 + 1
 
@@ -28,3 +28,26 @@ def drafts() -> Iterator[Draft]:
         ["NUMBER-RANGE", "SIZE-LIMIT"],
         {"e": Tensor("F64", (BIG, 0), b"")},
     )
+    # Numbers no double holds: 1e400 overflows to infinity, 1e-400 underflows to zero.
+    w = tensor("U8", (2,))
+    for text, slug in (("1e400", "1e400"), ("1e-400", "1e-minus-400"), ("-1e400", "minus-1e400")):
+        yield invalid(
+            f"dimension-{slug}",
+            f"the dimension {text}: not an integer",
+            "NUMBER-FORM",
+            frame(obj(("a", entry(shape=f"[{text}]"))), w.data),
+        )
+        yield invalid(
+            f"offset-{slug}",
+            f"the end offset {text}: not an integer",
+            "NUMBER-FORM",
+            frame(obj(("a", entry(offsets=f"[0,{text}]"))), w.data),
+        )
+        yield acceptable(
+            f"unknown-field-{slug}",
+            f"an unknown field holding {text}: valid JSON, ignorable",
+            "ENTRY-FIELDS-KNOWN",
+            "entry-unknown-fields",
+            frame('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"x":' + text + "}}", w.data),
+            {"a": w},
+        )

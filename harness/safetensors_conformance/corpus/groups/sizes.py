@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ...format.dtypes import DTYPES
+from ...format.limits import U64_MAX
+from ...format.reader import Tensor
 from ..build import Draft, entry, frame, invalid, obj, pattern, tensor, valid
 
 P32 = 2**32
@@ -54,4 +57,27 @@ def drafts() -> Iterator[Draft]:
         "F4, F6 and F64 tensors side by side: sizes in bits, then bytes",
         ["SIZE-WHOLE-BYTES", "SIZE-MATCH"],
         {"a": tensor("F4", (6,)), "b": tensor("F6_E2M3", (8,)), "c": tensor("F64", (3,))},
+    )
+    # SIZE-LIMIT counts bits: the largest non-zero product is (2^64 - 1) // bits, zeros ignored.
+    for dtype, slug in (("F4", "f4"), ("F6_E2M3", "f6"), ("C64", "c64")):
+        bits = DTYPES[dtype].bits
+        largest = U64_MAX // bits
+        yield valid(
+            f"limit-{slug}-zero-largest",
+            f"an empty {dtype} tensor of shape [{largest}, 0]: {largest} x {bits} bits fits in 64 bits",
+            ["SIZE-LIMIT"],
+            {"e": Tensor(dtype, (largest, 0), b"")},
+        )
+        for name, shape in (("zero-one-more", [largest + 1, 0]), ("zero-first-one-more", [0, largest + 1])):
+            yield invalid(
+                f"limit-{slug}-{name}",
+                f"an empty {dtype} tensor of shape {shape}: {largest + 1} x {bits} bits exceed 2^64 - 1",
+                "SIZE-LIMIT",
+                frame(obj(("e", entry(dtype, shape, (0, 0))))),
+            )
+    yield invalid(
+        "limit-c64-split-zero",
+        "an empty C64 tensor of shape [2^29, 0, 2^29]: 2^58 x 64 bits = 2^64",
+        "SIZE-LIMIT",
+        frame(obj(("e", entry("C64", [2**29, 0, 2**29], (0, 0))))),
     )

@@ -1,0 +1,177 @@
+"""`validate` on hostile inputs and output: the real console script, real streams, real FIFOs.
+
+Every case here once crashed, hung or gave a wrong exit status: lone surrogates in names and
+non-UTF-8 file names in the output, FIFOs, pipes, unreadable directories, internal errors.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from safetensors_conformance import Tensor, serialize
+from safetensors_conformance._resources import data_path
+from safetensors_conformance.cli import main
+
+from .conftest import entry, make_file
+
+SCRIPT = [sys.executable, "-m", "safetensors_conformance"]
+GOOD = serialize({"w": Tensor("F32", (2,), bytes(8))})
+VECTORS = data_path("vectors")
+#: Names with lone surrogates: pointers and messages hold them.
+SURROGATE_VECTORS = ("strings/name-lone-high-surrogate", "strings/metadata-key-surrogate")
+
+
+def cli(*argv: str | Path, stdin: bytes | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The console script in a fresh process, with a deadline so that a hang fails the test."""
+    return subprocess.run(
+        [*SCRIPT, *map(os.fsdecode, argv)], input=stdin, capture_output=True, timeout=60, check=False, cwd=cwd
+    )
+
+
+@pytest.mark.parametrize("vector_id", SURROGATE_VECTORS)
+def test_lone_surrogates_print_as_escapes_in_text(vector_id: str) -> None:
+    done = cli("validate", VECTORS / "files" / f"{vector_id}.safetensors")
+    assert done.returncode == 1, done.stderr
+    text = done.stdout.decode("utf-8")  # valid UTF-8
+    assert "HEADER-STRINGS" in text
+    assert "\\ud8" in text or "\\udc" in text
+
+
+@pytest.mark.parametrize("vector_id", SURROGATE_VECTORS)
+def test_lone_surrogates_round_trip_through_json(vector_id: str) -> None:
+    done = cli("validate", "--json", VECTORS / "files" / f"{vector_id}.safetensors")
+    assert done.returncode == 1, done.stderr
+    (result,) = json.loads(done.stdout.decode("utf-8"))
+    pointers = [v["pointer"] for v in result["violations"] if v["requirement"] == "HEADER-STRINGS"]
+    assert pointers
+    assert all(any(0xD800 <= ord(c) <= 0xDFFF for c in p) for p in pointers)  # exact, not replaced
+
+
+@pytest.mark.parametrize("vector_id", SURROGATE_VECTORS)
+def test_vectors_show_prints_surrogate_vectors(vector_id: str) -> None:
+    done = cli("vectors", "show", vector_id)
+    assert done.returncode == 0, done.stderr
+    assert "reference reader rejects: HEADER-STRINGS" in done.stdout.decode("utf-8")
+
+
+def test_a_file_name_that_is_not_utf8_reads_back_from_json(tmp_path: Path) -> None:
+    name = os.fsencode(tmp_path) + b"/bad\xff\xfe.safetensors"
+    Path(os.fsdecode(name)).write_bytes(make_file('{"a":' + entry() + ',"a":' + entry() + "}", b"ab"))
+    done = cli("validate", "--json", tmp_path)
+    assert done.returncode == 1, done.stderr
+    (result,) = json.loads(done.stdout.decode("utf-8"))
+    assert os.fsencode(result["path"]) == name
+    text = cli("validate", tmp_path)
+    assert text.returncode == 1
+    assert "bad\\udcff\\udcfe.safetensors" in text.stdout.decode("utf-8")
+
+
+def test_control_characters_in_names_never_reach_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "evil.safetensors"
+    name = '"\\u001b[2J\\u001b]0;x\\u0007"'  # clear the screen, set the window title
+    path.write_bytes(make_file("{" + name + ":" + entry() + "," + name + ":" + entry() + "}", b"ab"))
+    done = cli("validate", path)
+    assert done.returncode == 1
+    assert b"\x1b" not in done.stdout
+    assert b"\\x1b[2J" in done.stdout
+
+
+# --- Streams, FIFOs, devices ---------------------------------------------------------------------
+
+
+def test_dash_reads_standard_input() -> None:
+    assert cli("validate", "-", stdin=GOOD).returncode == 0
+    bad = cli("validate", "-", stdin=GOOD + b"x")  # one trailing byte
+    assert bad.returncode == 1
+    assert b"BUFFER-NO-TRAILING" in bad.stdout
+
+
+def test_dash_reads_a_stream_larger_than_its_header(tmp_path: Path) -> None:
+    big = serialize({"w": Tensor("U8", (3_000_000,), bytes(3_000_000))})
+    done = cli("validate", "--json", "-", stdin=big)
+    assert done.returncode == 0, done.stdout
+    (result,) = json.loads(done.stdout)
+    assert (result["path"], result["valid"]) == ("-", True)
+
+
+def test_dash_reports_a_truncated_stream_as_such() -> None:
+    done = cli("validate", "--json", "-", stdin=GOOD[:20])
+    assert done.returncode == 1
+    (result,) = json.loads(done.stdout)
+    assert [v["requirement"] for v in result["violations"]] == ["LAYOUT-HEADER-BOUNDS"]
+
+
+def test_a_pipe_named_as_a_path_is_refused_not_misread() -> None:
+    done = cli("validate", "/dev/stdin", stdin=GOOD)
+    assert done.returncode == 2
+    assert b"not a regular file" in done.stderr
+    assert b"with -" in done.stderr
+
+
+def test_a_fifo_without_a_writer_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "model.safetensors"
+    os.mkfifo(fifo)
+    done = cli("validate", fifo)
+    assert done.returncode == 2
+    assert b"a FIFO, not a regular file" in done.stderr
+
+
+def test_a_fifo_inside_a_directory_is_reported_not_skipped(tmp_path: Path) -> None:
+    (tmp_path / "good.safetensors").write_bytes(GOOD)
+    os.mkfifo(tmp_path / "pipe.safetensors")
+    (tmp_path / "dangling.safetensors").symlink_to(tmp_path / "missing")
+    done = cli("validate", "--json", tmp_path)
+    assert done.returncode == 2
+    results = {Path(r["path"]).name: r for r in json.loads(done.stdout)}
+    assert results["good.safetensors"]["valid"] is True
+    assert results["pipe.safetensors"]["valid"] is None
+    assert "FIFO" in results["pipe.safetensors"]["error"]
+    assert results["dangling.safetensors"]["valid"] is None
+
+
+def test_a_directory_that_cannot_be_read_is_an_error(tmp_path: Path) -> None:
+    """An unreadable directory inside the tree (here: one whose path is longer than PATH_MAX, which
+    fails for every user, root included) is an error line and exit 2, never "all conform"."""
+    (tmp_path / "good.safetensors").write_bytes(GOOD)
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(20):  # 20 x 251 characters: past Linux's 4096-byte PATH_MAX
+            os.mkdir("d" * 250, dir_fd=fd)
+            inner = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    done = cli("validate", "--json", ".", cwd=tmp_path)
+    assert done.returncode == 2
+    results = json.loads(done.stdout)
+    assert [r["valid"] for r in results if r["path"].endswith("good.safetensors")] == [True]
+    errors = [r for r in results if r["valid"] is None]
+    assert errors
+    assert all(r["error"].startswith("cannot read this directory") for r in errors)
+
+
+def test_an_internal_error_is_exit_2_not_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("simulated reader bug")
+
+    monkeypatch.setattr("safetensors_conformance.cli.check", broken)
+    path = tmp_path / "good.safetensors"
+    path.write_bytes(GOOD)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["validate", str(path)], out, err) == 2
+    assert "internal error: RuntimeError: simulated reader bug" in err.getvalue()
+
+
+def test_an_internal_error_outside_validate_is_exit_2(tmp_path: Path) -> None:
+    # A results file that is a directory makes `report` fail in a way no option check foresees.
+    done = cli("report", tmp_path)
+    assert done.returncode == 2
+    assert b"Traceback" not in done.stdout
