@@ -100,3 +100,66 @@ class BrokenDescribe(_Base):
 
     def load(self, path: str) -> Loaded:
         raise AssertionError("unreachable")
+
+
+class _Faithful(_Base):
+    """Reads with the reference, then hands back what a real implementation might return: values
+    that are not content. Each must be judged as evidence, the same way in every isolation mode."""
+
+    def load(self, path: str) -> Loaded:
+        loaded = ReferenceAdapter().load(path)
+        return self.change(loaded)
+
+    def change(self, loaded: Loaded) -> Loaded:
+        raise NotImplementedError
+
+
+def _dims(loaded: Loaded, dim: object) -> Loaded:
+    tensors = [
+        LoadedTensor(t.name, t.dtype, tuple(dim for _ in t.shape) or (dim,), t.data) for t in loaded.tensors or []
+    ]
+    return Loaded(tensors, loaded.metadata)
+
+
+class FloatShapes(_Faithful):
+    def change(self, loaded: Loaded) -> Loaded:
+        return _dims(loaded, 2.0)
+
+
+class BoolShapes(_Faithful):
+    def change(self, loaded: Loaded) -> Loaded:
+        return _dims(loaded, True)
+
+
+class NegativeShapes(_Faithful):
+    def change(self, loaded: Loaded) -> Loaded:
+        return _dims(loaded, -1)
+
+
+class NanShapes(_Faithful):
+    def change(self, loaded: Loaded) -> Loaded:
+        return _dims(loaded, float("nan"))
+
+
+class NumberMetadata(_Faithful):
+    def change(self, loaded: Loaded) -> Loaded:
+        return Loaded(loaded.tensors, {"format": 1})  # type: ignore[dict-item]
+
+
+class NumpyIntegerShapes(_Faithful):
+    """NumPy integers are integers: this one is right."""
+
+    def change(self, loaded: Loaded) -> Loaded:
+        import numpy as np  # noqa: PLC0415 - only this adapter needs NumPy
+
+        tensors = [
+            LoadedTensor(t.name, t.dtype, tuple(np.int64(d) for d in t.shape), t.data) for t in loaded.tensors or []
+        ]
+        return Loaded(tensors, loaded.metadata)
+
+
+class Versioned(ReferenceAdapter):
+    """The reference under a version taken from the environment, to stand for an upgrade."""
+
+    def describe(self) -> Description:
+        return Description("versioned", os.environ.get("VERSIONED_ADAPTER_VERSION", "1"), ALL)

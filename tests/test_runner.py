@@ -15,7 +15,7 @@ from safetensors_conformance.adapters.protocol import Capabilities
 from safetensors_conformance.corpus import load_corpus
 from safetensors_conformance.corpus.model import content_digest
 from safetensors_conformance.runner import Settings, Verdict, judge, run
-from safetensors_conformance.runner.results import Results, read_stream
+from safetensors_conformance.runner.results import FolderInUse, FolderLock, Results, StreamError, read_stream
 from safetensors_conformance.runner.run import deadline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ def test_results_stream_and_an_interrupted_run_resumes(tmp_path: Path) -> None:
     assert [r.verdict for r in resumed.results] == [r.verdict for r in first.results]
     assert any(r.vector == marker["vector"] and r.seconds == marker["seconds"] for r in resumed.results)
     # The torn line was cut: every result of both runs reads back from the file.
-    again = read_stream(path)
+    again, _ = read_stream(path)
     assert again is not None
     assert sorted(r.vector for r in again.results) == sorted(IDS)
 
@@ -235,3 +235,114 @@ def test_a_header_only_reader_reporting_a_digest_is_judged_without_bytes() -> No
     digest = Outcome("accepted", None, None, Digest(len(rows), content_digest(rows, None)))
     assert judge(vector, expected, digest, Capabilities("header-only"), {}).verdict is Verdict.PASS
     assert judge(vector, expected, digest, FULL, {}).verdict is Verdict.FAIL_WRONG_CONTENT
+
+
+@pytest.mark.parametrize(
+    ("adapter", "problem"),
+    [
+        ("FloatShapes", "dimension 2.0 is not an integer"),
+        ("BoolShapes", "dimension True is a boolean"),
+        ("NegativeShapes", "dimension -1 is negative"),
+        ("NanShapes", "dimension nan is not an integer"),
+        ("NumberMetadata", "metadata entry 'format': 1 is not a pair of strings"),
+        ("NumpyIntegerShapes", None),
+    ],
+)
+def test_what_an_adapter_returns_is_judged_alike_in_every_mode(
+    tmp_path: Path, adapter: str, problem: str | None
+) -> None:
+    """The same faithful adapter gives the same verdicts in a worker, a process per vector and
+    this process: returned values that are not content are wrong content, never a crash."""
+    vectors = [CORPUS.get(i) for i in ("dtypes/f32-sample", "examples/metadata-and-scalar", "buffer/overlap-tied")]
+    by_mode = {}
+    for mode in ("worker", "process", "none"):
+        settings = Settings(timeout=30, memory_limit=None, isolation=mode)  # type: ignore[arg-type]
+        by_mode[mode] = verdicts(tmp_path / mode, f"tests.hostile_adapters:{adapter}", settings, vectors)
+    assert by_mode["worker"] == by_mode["process"] == by_mode["none"]
+    got = by_mode["worker"]
+    assert got["buffer/overlap-tied"][0] is Verdict.PASS  # rejected by the reference inside
+    if problem is None:
+        assert {v[0] for v in got.values()} == {Verdict.PASS}
+    else:
+        for vector_id in ("dtypes/f32-sample", "examples/metadata-and-scalar"):
+            verdict, detail, _ = got[vector_id]
+            assert verdict is Verdict.FAIL_WRONG_CONTENT
+            assert detail is not None
+            assert problem in detail
+
+
+# --- One writer, and resumes that never certify stale or damaged results ----------------------------
+
+
+def test_an_upgrade_between_runs_reruns_that_implementation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "results.jsonl"
+    selection = "tests.hostile_adapters:Versioned"
+    monkeypatch.setenv("VERSIONED_ADAPTER_VERSION", "1.0")
+    run([selection], VECTORS, CORPUS, path, QUICK, fresh=True)
+    monkeypatch.setenv("VERSIONED_ADAPTER_VERSION", "2.0")
+    notices: list[str] = []
+    after = run([selection], VECTORS, CORPUS, path, QUICK, notice=notices.append)
+    assert after.implementations[selection].version == "2.0"
+    assert len(after.results) == len(VECTORS)
+    assert any(
+        "now versioned 2.0, was versioned 1.0" in n and f"its {len(VECTORS)} earlier results" in n for n in notices
+    )
+    # Read back, the stream holds only the new version's results, once each.
+    again, resumed = read_stream(path)
+    assert again is not None
+    assert again.implementations[selection].version == "2.0"
+    assert sorted(r.vector for r in again.results) == sorted(IDS)
+    assert resumed.duplicates == 0
+
+
+def test_a_second_writer_is_refused_with_the_holder_named(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    with FolderLock(tmp_path), pytest.raises(FolderInUse, match=r"in use by another run \(pid \d+ on "):
+        run(["reference"], VECTORS, CORPUS, path, QUICK)
+    assert not path.exists()
+    run(["reference"], VECTORS, CORPUS, path, QUICK)  # released: the next run goes ahead
+
+
+def test_repeated_results_are_kept_once(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    run(["reference"], VECTORS, CORPUS, path, QUICK, fresh=True)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, *lines[2:]]) + "\n")  # every result twice, as two writers left it
+    results, resumed = read_stream(path)
+    assert results is not None
+    assert len(results.results) == len(IDS)
+    assert resumed.duplicates == len(IDS)
+    notices: list[str] = []
+    again = run(["reference"], VECTORS, CORPUS, path, QUICK, notice=notices.append)
+    assert len(again.results) == len(IDS)
+    assert notices == [f"resuming {path}: kept {len(IDS)} results; {len(IDS)} repeated result(s) dropped"]
+
+
+def test_a_damaged_run_record_is_refused_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    run(["reference"], VECTORS, CORPUS, path, QUICK, fresh=True)
+    damaged = "garbage" + path.read_text()[7:]
+    path.write_text(damaged)
+    with pytest.raises(StreamError, match=r"line 1 of .* is not a run record"):
+        run(["reference"], VECTORS, CORPUS, path, QUICK)
+    assert path.read_text() == damaged  # untouched
+
+
+def test_a_different_run_names_what_differs(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    run(["reference"], VECTORS, CORPUS, path, QUICK, fresh=True)
+    slower = Settings(timeout=2.5, memory_limit=1 << 30)
+    with pytest.raises(StreamError, match=r"settings\.timeout: 1\.5 -> 2\.5"):
+        run(["reference"], VECTORS, CORPUS, path, slower)
+
+
+def test_unreadable_lines_are_run_again_and_reported(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    run(["reference"], VECTORS, CORPUS, path, QUICK, fresh=True)
+    lines = path.read_text().splitlines()
+    lines[3] = "{not json"
+    path.write_text("\n".join(lines) + "\n")
+    notices: list[str] = []
+    again = run(["reference"], VECTORS, CORPUS, path, QUICK, notice=notices.append)
+    assert sorted(r.vector for r in again.results) == sorted(IDS)
+    assert notices == [f"resuming {path}: kept {len(IDS) - 1} results; 1 unreadable line(s) are run again"]

@@ -100,10 +100,23 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     known = KnownFailures.read(Path(args.known_failures)) if args.known_failures else NONE
     settings = settings_from(lambda dest: getattr(args, dest), isolation=args.isolation, jobs=args.jobs)
     folder = Path(args.out)
-    if args.quiet:
-        results = run(args.impl, vectors, corpus, folder / "results.jsonl", settings, fresh=args.fresh)
-    else:
-        results = _run_with_progress(args.impl, vectors, corpus, folder, settings, args.fresh, err)
+
+    def notice(text: str) -> None:
+        print(text, file=err)
+
+    try:
+        if args.quiet:
+            results = run(
+                args.impl, vectors, corpus, folder / "results.jsonl", settings, fresh=args.fresh, notice=notice
+            )
+        else:
+            results = _run_with_progress(args.impl, vectors, corpus, folder, settings, args.fresh, err)
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: the results so far are in {folder / 'results.jsonl'}; run the same command again to resume",
+            file=err,
+        )
+        return 130
     write_reports(results, corpus, folder)
     print_summary(results, corpus, out, known=known.reason)
     unexpected = [r for r in results.results if r.verdict.failed and not known.reason(r.implementation, r.vector)]
@@ -148,7 +161,16 @@ def _run_with_progress(
             label = f"{selection} [red]{failed[selection]} failed[/red]" if failed[selection] else selection
             bar.update(tasks[selection], advance=1, description=label)
 
-        return run(selections, vectors, corpus, folder / "results.jsonl", settings, fresh=fresh, progress=progress)
+        return run(
+            selections,
+            vectors,
+            corpus,
+            folder / "results.jsonl",
+            settings,
+            fresh=fresh,
+            progress=progress,
+            notice=lambda text: console.print(text, markup=False, highlight=False),
+        )
 
 
 def write_reports(results: Results, corpus: Corpus | None, folder: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import operator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard
 
@@ -46,10 +47,16 @@ class Outcome:
     error_type: str | None = None
     unexpected: bool = False
     detail: str | None = None
+    #: For an accepted file: what the implementation returned that is not content (a shape of
+    #: floats, a negative dimension, metadata that is not strings). It is evidence, judged the same
+    #: way whichever process found it, never a protocol failure.
+    malformed: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.kind}
-        if self.kind == "accepted":
+        if self.kind == "accepted" and self.malformed is not None:
+            data["malformed"] = self.malformed
+        elif self.kind == "accepted":
             if self.digest is not None:
                 data["digest"] = {"count": self.digest.count, "sha256": self.digest.sha256}
             else:
@@ -64,51 +71,99 @@ class Outcome:
         return data
 
 
+class Malformed(ValueError):
+    """Returned content that cannot be content; the message says what and where."""
+
+
+def dimension(value: object, where: str) -> int:
+    """A shape dimension as an ``int``: any integer type (NumPy's included), never a bool, a
+    float or a negative number."""
+    if isinstance(value, bool):
+        raise Malformed(f"{where}: dimension {value!r} is a boolean")
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise Malformed(f"{where}: dimension {_short(value)} is not an integer") from None
+    if number < 0:
+        raise Malformed(f"{where}: dimension {number} is negative")
+    return number
+
+
+def check_metadata(metadata: object) -> dict[str, str] | None:
+    """Metadata as returned: ``None`` or a mapping of strings to strings."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise Malformed(f"metadata {_short(metadata)} is not a mapping")
+    for key, value in metadata.items():
+        if type(key) is not str or type(value) is not str:
+            raise Malformed(f"metadata entry {_short(key)}: {_short(value)} is not a pair of strings")
+    return metadata
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+_Row = tuple[str, str, tuple[int, ...], int | None, str | None]
+
+
 def from_loaded(loaded: Loaded) -> Outcome:
-    """The outcome of an adapter's successful load: tensor bytes become digests."""
-    if loaded.tensors is None:
-        return Outcome("accepted", None, loaded.metadata)
-    sha256 = hashlib.sha256
-    rows = [
-        (t.name, t.dtype, tuple(t.shape), None, None)
-        if t.data is None
-        else (t.name, t.dtype, tuple(t.shape), len(t.data), sha256(t.data).hexdigest())
-        for t in loaded.tensors
-    ]
+    """The outcome of an adapter's successful load: tensor bytes become digests.
+
+    What the adapter returned is checked here, in whichever process runs the adapter, so that the
+    verdict is the same in every isolation mode.
+    """
+    try:
+        metadata = check_metadata(loaded.metadata)
+        if loaded.tensors is None:
+            return Outcome("accepted", None, metadata)
+        rows = [_row(t) for t in loaded.tensors]
+    except Malformed as error:
+        return Outcome("accepted", malformed=str(error))
     if len(rows) > DIGEST_ABOVE:
-        return Outcome("accepted", None, loaded.metadata, Digest(len(rows), content_digest(rows, loaded.metadata)))
-    return Outcome("accepted", tuple(map(TensorDigest._make, rows)), loaded.metadata)
+        return Outcome("accepted", None, metadata, Digest(len(rows), content_digest(rows, metadata)))
+    return Outcome("accepted", tuple(map(TensorDigest._make, rows)), metadata)
+
+
+def _row(tensor: Any) -> _Row:
+    name, dtype, shape, data = tensor
+    if type(name) is not str:
+        raise Malformed(f"tensor name {_short(name)} is not a string")
+    if type(dtype) is not str:
+        raise Malformed(f"tensor {name!r}: dtype {_short(dtype)} is not a string")
+    if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
+        dims = shape  # the common case, checked without a call per dimension
+    else:
+        try:
+            dims = tuple(dimension(d, f"tensor {name!r}") for d in shape)
+        except TypeError:
+            raise Malformed(f"tensor {name!r}: shape {_short(shape)} is not a sequence") from None
+    if data is None:
+        return (name, dtype, dims, None, None)
+    if not isinstance(data, (bytes, bytearray)):
+        raise Malformed(f"tensor {name!r}: data of type {type(data).__name__} is not bytes")
+    return (name, dtype, dims, len(data), hashlib.sha256(data).hexdigest())
 
 
 def parse_reply(message: dict[str, Any]) -> Outcome:
-    """An outcome from a program's reply (``outcome`` and its fields); raises :class:`ProtocolError`."""
+    """An outcome from a program's reply (``outcome`` and its fields); raises :class:`ProtocolError`.
+
+    Content that cannot be content (a fractional dimension, metadata that is not strings) is not a
+    protocol error: it is what the implementation returned, and the outcome says so.
+    """
     kind = message.get("outcome")
     if kind not in REPORTED:
         raise ProtocolError(f"'outcome' must be one of {', '.join(REPORTED)}, not {kind!r}")
     if kind == "accepted":
-        if "tensors" not in message and "digest" not in message:
-            raise ProtocolError("an accepted result needs 'tensors' (null for a validator) or 'digest'")
-        tensors = message.get("tensors")
-        metadata = message.get("metadata")
-        if metadata is not None and (
-            not isinstance(metadata, dict)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())
-        ):
-            raise ProtocolError("'metadata' must be null or an object of strings")
-        digest = message.get("digest")
-        if digest is not None:
-            if (
-                not isinstance(digest, dict)
-                or type(digest.get("count")) is not int
-                or not _is_sha256(digest.get("sha256"))
-            ):
-                raise ProtocolError("'digest' must be an object with an integer 'count' and a hex 'sha256'")
-            return Outcome("accepted", None, metadata, Digest(digest["count"], digest["sha256"].lower()))
-        if tensors is None:
-            return Outcome("accepted", None, metadata)
-        if not isinstance(tensors, list):
-            raise ProtocolError("'tensors' must be an array or null")
-        return Outcome("accepted", tuple(_tensor(t) for t in tensors), metadata)
+        malformed = message.get("malformed")
+        if isinstance(malformed, str):
+            return Outcome("accepted", malformed=malformed)
+        try:
+            return _accepted(message)
+        except Malformed as problem:
+            return Outcome("accepted", malformed=str(problem))
     error = message.get("error")
     if error is not None and not isinstance(error, str):
         raise ProtocolError("'error' must be a string")
@@ -118,6 +173,23 @@ def parse_reply(message: dict[str, Any]) -> Outcome:
         error_type=message.get("error_type") if isinstance(message.get("error_type"), str) else None,
         unexpected=message.get("unexpected") is True,
     )
+
+
+def _accepted(message: dict[str, Any]) -> Outcome:
+    if "tensors" not in message and "digest" not in message:
+        raise ProtocolError("an accepted result needs 'tensors' (null for a validator) or 'digest'")
+    tensors = message.get("tensors")
+    metadata = check_metadata(message.get("metadata"))
+    digest = message.get("digest")
+    if digest is not None:
+        if not isinstance(digest, dict) or type(digest.get("count")) is not int or not _is_sha256(digest.get("sha256")):
+            raise ProtocolError("'digest' must be an object with an integer 'count' and a hex 'sha256'")
+        return Outcome("accepted", None, metadata, Digest(digest["count"], digest["sha256"].lower()))
+    if tensors is None:
+        return Outcome("accepted", None, metadata)
+    if not isinstance(tensors, list):
+        raise ProtocolError("'tensors' must be an array or null")
+    return Outcome("accepted", tuple(_tensor(t) for t in tensors), metadata)
 
 
 def _is_sha256(value: object) -> TypeGuard[str]:
@@ -133,8 +205,10 @@ def _tensor(item: Any) -> TensorDigest:
     name, dtype, shape = item.get("name"), item.get("dtype"), item.get("shape")
     if not isinstance(name, str) or not isinstance(dtype, str):
         raise ProtocolError("a tensor needs a string 'name' and 'dtype'")
-    if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
-        raise ProtocolError(f"tensor {name!r}: 'shape' must be an array of non-negative integers")
+    if not isinstance(shape, list):
+        raise Malformed(f"tensor {name!r}: shape {_short(shape)} is not an array")
+    if not all(type(d) is int and d >= 0 for d in shape):
+        shape = [dimension(d, f"tensor {name!r}") for d in shape]
     if "data" in item:
         try:
             data = base64.b64decode(item["data"], validate=True)

@@ -26,7 +26,7 @@ from ..adapters.serve import load_outcome
 from ..corpus import Corpus
 from ..corpus.model import Expected, Vector
 from ..format.limits import LENGTH_PREFIX_SIZE
-from .results import Result, Results, open_stream
+from .results import FolderLock, Result, Results, open_stream
 from .verdicts import Judgement, Policy, Verdict, judge, unsupported_dtypes
 
 Isolation = Literal["worker", "process", "none"]
@@ -177,6 +177,7 @@ def run_vector(
 
 
 Progress = Callable[[str, Result | None, int], None]
+Notice = Callable[[str], None]
 
 
 def run(
@@ -188,12 +189,28 @@ def run(
     *,
     fresh: bool = False,
     progress: Progress | None = None,
+    notice: Notice | None = None,
 ) -> Results:
     """Run every implementation on every vector; results stream to ``results_path`` (JSON lines).
 
     ``progress(selection, result, total)`` is called once per implementation with ``None`` when
-    it starts, then once per verdict.
+    it starts, then once per verdict. ``notice(text)`` hears what a resume kept and dropped. One
+    run at a time may write into a folder (:class:`FolderLock`).
     """
+    with FolderLock(results_path.parent):
+        return _run(selections, vectors, corpus, results_path, settings, fresh, progress, notice or (lambda _: None))
+
+
+def _run(
+    selections: Sequence[str],
+    vectors: Sequence[Vector],
+    corpus: Corpus,
+    results_path: Path,
+    settings: Settings,
+    fresh: bool,
+    progress: Progress | None,
+    notice: Notice,
+) -> Results:
     run_record = {
         "tool_version": __version__,
         "corpus_version": corpus.corpus_version,
@@ -202,7 +219,13 @@ def run(
         "vectors": [v.id for v in vectors],
         "settings": settings.to_json(),
     }
-    stream, results = open_stream(results_path, run_record, fresh=fresh)
+    stream, results, resumed = open_stream(results_path, run_record, fresh=fresh)
+    if resumed.kept or resumed.unreadable:
+        notice(
+            f"resuming {results_path}: kept {resumed.kept} result{'' if resumed.kept == 1 else 's'}"
+            + (f"; {resumed.unreadable} unreadable line(s) are run again" if resumed.unreadable else "")
+            + (f"; {resumed.duplicates} repeated result(s) dropped" if resumed.duplicates else "")
+        )
     done = {(r.implementation, r.vector) for r in results.results}
     paths = {v.id: corpus.path(v) for v in vectors}  # recipes are materialised here, once, before any thread
     expected = ExpectedCache(corpus)
@@ -219,7 +242,18 @@ def run(
         try:
             description = implementation.start()
             with lock:
-                if selection not in results.implementations:
+                earlier = results.implementations.get(selection)
+                if earlier != description:
+                    # Another version or adapter than the one that made the kept results: run again.
+                    stale = [r for r in results.results if r.implementation == selection]
+                    if earlier is not None and stale:
+                        notice(
+                            f"{selection}: now {description.implementation} {description.version}, "
+                            f"was {earlier.implementation} {earlier.version}: "
+                            f"its {len(stale)} earlier results are run again"
+                        )
+                        results.results[:] = [r for r in results.results if r.implementation != selection]
+                        done.difference_update((selection, r.vector) for r in stale)
                     stream.write({"kind": "implementation", "selection": selection, **description.to_json()})
                 results.implementations[selection] = description
             pending = [v for v in vectors if (selection, v.id) not in done]

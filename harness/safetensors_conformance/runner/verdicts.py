@@ -88,6 +88,8 @@ def judge(
         return Judgement(verdict, detail, flagged)
     if required == "reject":
         return Judgement(Verdict.FAIL_ACCEPTED_INVALID, f"accepted a file that breaks {', '.join(vector.requirements)}")
+    if outcome.malformed is not None:
+        return Judgement(Verdict.FAIL_WRONG_CONTENT, f"returned what cannot be content: {outcome.malformed}")
     assert expected is not None
     problem = content_problem(expected, outcome, capabilities)
     if problem:
