@@ -153,3 +153,24 @@ def _known(implementation: str) -> set[str]:
         if words and (len(words) == 1 or " ".join(words[:-1]) == implementation):
             vectors.add(words[-1])
     return {v for v in vectors if CORPUS.get(v).synth is None}
+
+
+def test_items_are_counted_as_collected(pytester: pytest.Pytester) -> None:
+    wanted = sum(1 for v in CORPUS.vectors if "BUFFER-NO-OVERLAP" in v.requirements)
+    collected = pytester.runpytest("--impl=reference", "--requirement=BUFFER-NO-OVERLAP", "--collect-only")
+    collected.stdout.fnmatch_lines([f"collected {wanted} items", f"*{wanted} tests collected*"])
+    ran = pytester.runpytest("--impl=reference", "--requirement=BUFFER-NO-OVERLAP")
+    ran.stdout.fnmatch_lines([f"collected {wanted} items"])
+    ran.assert_outcomes(passed=wanted)
+
+
+def test_an_implementation_that_cannot_run_fails_the_session(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--impl=tests.hostile_adapters:BrokenDescribe", "--requirement=BUFFER-NO-OVERLAP")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["not run: tests.hostile_adapters:BrokenDescribe: *no description*"])
+
+
+def test_an_implementation_named_twice_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--impl=reference", "--impl=reference")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--impl names reference more than once*"])

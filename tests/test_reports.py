@@ -134,7 +134,7 @@ def test_an_implementation_that_cannot_run_fails_the_run(tmp_path: Path) -> None
 
 def test_run_usage_errors(tmp_path: Path) -> None:
     assert run("run", "--impl", "nope", "--out", str(tmp_path))[0] == 2
-    assert run("run", "--impl", "reference", "--id", "no/such", "--out", str(tmp_path))[0] == 2
+    assert run("run", "--impl", "reference", "--vector-id", "no/such", "--out", str(tmp_path))[0] == 2
     assert run("run", "--impl", "reference", "--policy", "metadata-null=maybe", "--out", str(tmp_path))[0] == 2
 
 
@@ -144,3 +144,26 @@ def test_adapters_lists_what_works_here() -> None:
     lines = {line.split()[0]: line for line in out.splitlines() if line and not line.startswith("also")}
     assert set(lines) >= {"reference", "safetensors", "safetensors-np", "safetensors-pt"}
     assert "0.8.0" in lines["safetensors"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--impl", "reference", "--impl", "reference"], "--impl names reference more than once"),
+        (["--impl", "reference", "--vector-timeout", "0"], "must be a number of seconds above 0"),
+        (["--impl", "reference", "--vector-timeout=-1"], "must be a number of seconds above 0"),
+        (["--impl", "reference", "--vector-timeout", "nan"], "must be a number of seconds above 0"),
+        (["--impl", "reference", "--jobs", "0"], "must be at least 1"),
+        (["--impl", "reference", "--memory-limit=-5"], "must be at least 0"),
+        (["--impl", "reference", "--policy", "bogus=accept"], "unknown flag 'bogus'; the flags are bool-values, "),
+        (["--impl", "reference", "--policy", "metadata-null=accept@other"], "'other' is not one of the --impl"),
+        (["--impl", "reference", "--policy", "metadata-null=maybe"], "expected FLAG=accept|reject|either"),
+    ],
+)
+def test_bad_run_options_are_usage_errors(
+    tmp_path: Path, argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run("run", *argv, "--out", str(tmp_path / "out"), "--quiet")
+    assert status == 2
+    assert says in err + capsys.readouterr().err  # argparse reports its own errors on stderr
+    assert not (tmp_path / "out").exists()  # nothing was run

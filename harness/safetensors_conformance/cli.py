@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
 from .format.reader import Report, check
-from .options import register
+from .options import register, whole_number
 from .textout import json_text, terminal
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "verdict is a failure (apart from known failures), 1 otherwise or when an implementation could not "
         "run, 2 on usage errors.",
     )
-    register(running.add_argument, pytest=False)
+    register(running.add_argument)
     running.add_argument(
         "--out", default="conformance-results", metavar="DIR", help="where results go (default: %(default)s)"
     )
@@ -99,10 +99,9 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
         default="worker",
         help="worker processes (default), a process per vector, or none",
     )
-    running.add_argument("--group", action="append", default=[], help="only these groups (repeatable)")
     running.add_argument(
         "--jobs",
-        type=int,
+        type=whole_number(1),
         default=os.cpu_count() or 1,
         help="implementations run at once (default: the number of cores)",
     )

@@ -1,25 +1,46 @@
 """Options that `run` and the pytest plugin share, defined once and registered on both faces.
 
-Each option has the same meaning and destination everywhere; only a flag's spelling may differ
-where pytest already owns a name (``--timeout`` is ``--vector-timeout`` under pytest).
+Each option has one spelling, one meaning and one destination everywhere, and its value is
+checked when it is parsed, so a bad value is a usage error on both faces.
 """
 
 from __future__ import annotations
 
+import argparse
 from typing import Any, NamedTuple, Protocol
 
 
 class Option(NamedTuple):
     """One option; a NamedTuple, not a dataclass, because `validate` builds this parser at start-up."""
 
-    cli: str
+    flag: str
     dest: str
     settings: dict[str, Any]
-    pytest: str | None = None  # the pytest spelling, when it differs
 
-    @property
-    def pytest_flag(self) -> str:
-        return self.pytest or self.cli
+
+def positive_number(text: str) -> float:
+    """A number of seconds greater than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r}: must be a number of seconds above 0")
+    return value
+
+
+def whole_number(minimum: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be at least {minimum}")
+        return value
+
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
 
 
 def _repeatable(metavar: str, text: str) -> dict[str, Any]:
@@ -36,7 +57,8 @@ SHARED = (
     ),
     Option("--requirement", "requirement", _repeatable("ID", "only vectors citing this requirement ID")),
     Option("--flag", "flag", _repeatable("FLAG", "only vectors carrying this flag")),
-    Option("--id", "vector_id", _repeatable("ID", "only this vector id"), pytest="--vector-id"),
+    Option("--vector-id", "vector_id", _repeatable("ID", "only this vector id")),
+    Option("--group", "group", _repeatable("GROUP", "only vectors of this group (the part of the id before /)")),
     Option("--no-synth", "no_synth", {"action": "store_true", "help": "leave out the large recipe vectors"}),
     Option(
         "--policy",
@@ -49,21 +71,20 @@ SHARED = (
         {"metavar": "FILE", "help": "expected failures, one per line: [SELECTION] VECTOR_ID  # reason"},
     ),
     Option(
-        "--timeout",
+        "--vector-timeout",
         "vector_timeout",
         {
-            "type": float,
+            "type": positive_number,
             "default": 30.0,
             "metavar": "SECONDS",
             "help": "per vector, plus 1 s per 2 MB of file and per 1 MB of header (default: 30)",
         },
-        pytest="--vector-timeout",
     ),
     Option(
         "--memory-limit",
         "memory_limit",
         {
-            "type": int,
+            "type": whole_number(0),
             "default": 4096,
             "metavar": "MIB",
             "help": "address-space limit per worker, 0 for none (default: 4096)",
@@ -76,7 +97,7 @@ class _Registers(Protocol):
     def __call__(self, *flags: str, **settings: Any) -> Any: ...
 
 
-def register(add: _Registers, *, pytest: bool) -> None:
+def register(add: _Registers) -> None:
     """Register every shared option with ``add`` (``ArgumentParser.add_argument`` or pytest's ``addoption``)."""
     for option in SHARED:
-        add(option.pytest_flag if pytest else option.cli, dest=option.dest, **option.settings)
+        add(option.flag, dest=option.dest, **option.settings)

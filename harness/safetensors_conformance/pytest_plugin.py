@@ -9,6 +9,7 @@ Each implementation runs in an isolated worker process, as with ``safetensors-co
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("safetensors-conformance", "certify a safetensors implementation against the vector corpus")
-    register(group.addoption, pytest=True)
+    register(group.addoption)
 
 
 class VectorFailure(Exception):
@@ -82,16 +83,30 @@ class Certification:
             self.settings.policy_for(selection),
         )
 
+    def not_run(self) -> dict[str, str]:
+        """Implementations that could not run here, with the reason."""
+        return {s: d.reason or "unavailable" for s, (_, d) in self.implementations.items() if not d.available}
+
     def close(self) -> None:
         for implementation, _ in self.implementations.values():
             implementation.close()
 
 
 class ImplementationNode(pytest.Collector):
-    """All vectors of one implementation."""
+    """All vectors of one implementation: one item per vector, collected like any test."""
 
-    def collect(self) -> list[pytest.Item]:  # items are made by the plugin, not collected from files
-        return []
+    def collect(self) -> list[pytest.Item]:
+        certification = self.config.stash[_CERTIFICATION]
+        items: list[pytest.Item] = []
+        for vector in certification.vectors:
+            item = VectorItem.from_parent(
+                self, name=vector.id, vector=vector, selection=self.name, certification=certification
+            )
+            reason = certification.known.reason(self.name, vector.id)
+            if reason:
+                item.add_marker(pytest.mark.xfail(reason=reason, raises=VectorFailure, strict=True))
+            items.append(item)
+        return items
 
 
 class VectorItem(pytest.Item):
@@ -146,36 +161,71 @@ def describe_failure(vector: Vector, result: Result, corpus: Corpus) -> str:
     return "\n".join(lines)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection(session: pytest.Session) -> None:
+    """Check the options and load the corpus before anything is collected (usage errors first)."""
+    config = session.config
     selections: list[str] = config.getoption("impl")
     if not selections:
         return
-    from .adapters.registry import SelectionError, parse
+    from .adapters.registry import SelectionError
+    from .runner_cli import RunUsageError, check_selections
 
-    for selection in selections:
-        try:
-            parse(selection)
-        except SelectionError as error:
-            raise pytest.UsageError(f"--impl {selection!r}: {error}") from None
-    certification = Certification(config)
-    config.stash[_CERTIFICATION] = certification
-    for selection in selections:
+    try:
+        check_selections(selections)
+    except (RunUsageError, SelectionError) as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[_CERTIFICATION] = Certification(config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """The first directory pytest was asked to collect holds the implementations' nodes, first, so
+    that pytest collects and counts their items like any others."""
+    report = yield
+    config = collector.config
+    if _CERTIFICATION not in config.stash or config.stash.get(_PLACED, False):
+        return report
+    if not isinstance(collector, pytest.Directory) or report.outcome != "passed":
+        return report
+    wanted = {(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args}
+    if collector.path.resolve() in wanted:
+        config.stash[_PLACED] = True
+        nodes = [
+            ImplementationNode.from_parent(collector, name=selection, nodeid=selection)
+            for selection in config.getoption("impl")
+        ]
+        report.result[:0] = nodes
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """When pytest was given only files, no directory holds the nodes: collect them here."""
+    if _CERTIFICATION not in config.stash or config.stash.get(_PLACED, False):
+        return
+    for selection in config.getoption("impl"):
         node = ImplementationNode.from_parent(session, name=selection, nodeid=selection)
-        for vector in certification.vectors:
-            item = VectorItem.from_parent(
-                node, name=vector.id, vector=vector, selection=selection, certification=certification
-            )
-            reason = certification.known.reason(selection, vector.id)
-            if reason:
-                item.add_marker(pytest.mark.xfail(reason=reason, raises=VectorFailure, strict=True))
-            items.append(item)
+        items.extend(node.collect())
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A session that could not run an implementation tested nothing for it: it fails, as `run` does."""
     certification = session.config.stash.get(_CERTIFICATION, None)
-    if certification is not None:
-        certification.close()
+    if certification is None:
+        return
+    certification.close()
+    if certification.not_run() and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    certification = config.stash.get(_CERTIFICATION, None)
+    if certification is None:
+        return
+    for selection, reason in certification.not_run().items():
+        terminalreporter.write_line(f"not run: {selection}: {reason} (nothing was certified)", red=True, bold=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -190,3 +240,4 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
 
 
 _CERTIFICATION = pytest.StashKey[Certification]()
+_PLACED = pytest.StashKey[bool]()

@@ -39,17 +39,37 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     raise AssertionError(args.command)
 
 
-def parse_policies(values: list[str]) -> dict[str, dict[str, Policy]]:
+def parse_policies(values: list[str], selections: list[str]) -> dict[str, dict[str, Policy]]:
+    """``--policy FLAG=POLICY[@SELECTION]``: the flag must be one of the spec's and the selection
+    one of those run, or the policy would silently apply to nothing."""
+    from .format.requirements import Flag
     from .runner.verdicts import POLICIES
 
+    known = sorted(f.value for f in Flag)
     policies: dict[str, dict[str, Policy]] = {}
     for value in values:
-        assignment, _, selection = value.partition("@")
+        assignment, at, selection = value.partition("@")
         flag, equals, policy = assignment.partition("=")
+        flag = flag.strip()
         if not equals or policy not in POLICIES:
             raise RunUsageError(f"--policy {value!r}: expected FLAG=accept|reject|either[@SELECTION]")
-        policies.setdefault(selection or "*", {})[flag.strip()] = policy
+        if flag not in known:
+            raise RunUsageError(f"--policy {value!r}: unknown flag {flag!r}; the flags are {', '.join(known)}")
+        if at and selection not in selections:
+            raise RunUsageError(f"--policy {value!r}: {selection!r} is not one of the --impl selections")
+        policies.setdefault(selection or "*", {})[flag] = policy
     return policies
+
+
+def check_selections(selections: list[str]) -> None:
+    """Each ``--impl`` once, each one well-formed: a typo fails now, not in a worker."""
+    from .adapters.registry import parse
+
+    twice = sorted({s for s in selections if selections.count(s) > 1})
+    if twice:
+        raise RunUsageError(f"--impl names {', '.join(twice)} more than once")
+    for selection in selections:
+        parse(selection)
 
 
 def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
@@ -80,12 +100,14 @@ def settings_from(get: Callable[[str], Any], **more: Any) -> Settings:
 
     memory = get("memory_limit")
     return Settings(
-        get("vector_timeout"), memory * MIB if memory else None, policies=parse_policies(get("policy")), **more
+        get("vector_timeout"),
+        memory * MIB if memory else None,
+        policies=parse_policies(get("policy"), get("impl") or []),
+        **more,
     )
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from .adapters.registry import parse
     from .corpus import load_corpus
     from .report.summary import print_summary
     from .runner.known import NONE, KnownFailures
@@ -93,8 +115,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if not args.impl:
         raise RunUsageError("name at least one implementation with --impl (see `safetensors-conformance adapters`)")
-    for selection in args.impl:
-        parse(selection)  # a typo fails now, not in a worker
+    check_selections(args.impl)
     corpus = load_corpus()
     vectors = select_vectors(corpus, lambda dest: getattr(args, dest))
     known = KnownFailures.read(Path(args.known_failures)) if args.known_failures else NONE
