@@ -114,6 +114,85 @@ def test_compare_shows_what_changed_and_fails_on_regressions(results_dir: Path, 
     assert same == 0
 
 
+def _edited(results_dir: Path, tmp_path: Path, name: str, edit: object) -> Path:
+    document = json.loads((results_dir / "results.json").read_text())
+    edit(document)  # type: ignore[operator]
+    path = tmp_path / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_compare_with_results_that_tested_nothing_fails(results_dir: Path, tmp_path: Path) -> None:
+    empty = _edited(results_dir, tmp_path, "empty.json", lambda d: d.update(results=[]))
+    status, out, _ = run("compare", str(results_dir / "results.json"), str(empty))
+    assert status == 1
+    assert "nothing compared: the second results hold no verdicts: nothing was tested" in out
+    assert "vectors removed" not in out
+
+
+def test_compare_pairs_the_same_implementation_under_another_selection(results_dir: Path, tmp_path: Path) -> None:
+    def rename(document: dict[str, object]) -> None:
+        for item in document["implementations"]:  # type: ignore[attr-defined]
+            if item["selection"] == "safetensors":
+                item["selection"], item["version"] = "serve:python hf-reader.py", "9.9.9"
+        document["implementations"] = [i for i in document["implementations"] if i["selection"] != "reference"]  # type: ignore[attr-defined]
+        document["results"] = [
+            {**r, "implementation": "serve:python hf-reader.py"}
+            for r in document["results"]  # type: ignore[attr-defined]
+            if r["implementation"] == "safetensors"
+        ]
+
+    renamed = _edited(results_dir, tmp_path, "renamed.json", rename)
+    status, out, _ = run("compare", str(results_dir / "results.json"), str(renamed))
+    assert status == 0, out
+    assert "compared: safetensors -> serve:python hf-reader.py (0.8.0 -> 9.9.9)" in out
+    assert "implementations removed: reference" in out
+
+
+def test_compare_needs_a_shared_implementation_or_a_pair(results_dir: Path, tmp_path: Path) -> None:
+    def other(document: dict[str, object]) -> None:
+        document["implementations"] = [
+            {**i, "selection": "cmd:x", "implementation": "another"}
+            for i in document["implementations"]  # type: ignore[attr-defined]
+            if i["selection"] == "reference"
+        ]
+        document["results"] = [
+            {**r, "implementation": "cmd:x"}
+            for r in document["results"]  # type: ignore[attr-defined]
+            if r["implementation"] == "reference"
+        ]
+
+    unrelated = _edited(results_dir, tmp_path, "other.json", other)
+    status, out, _ = run("compare", str(results_dir / "results.json"), str(unrelated))
+    assert status == 1
+    assert "share no implementation (pair them with --pair BEFORE=AFTER)" in out
+    paired, out, _ = run("compare", str(results_dir / "results.json"), str(unrelated), "--pair", "reference=cmd:x")
+    assert paired == 0, out
+    assert "compared: reference -> cmd:x" in out
+
+
+def test_compare_counts_a_pass_that_became_a_skip_as_a_regression(results_dir: Path, tmp_path: Path) -> None:
+    def skip(document: dict[str, object]) -> None:
+        for result in document["results"]:  # type: ignore[attr-defined]
+            if result["implementation"] == "reference" and result["vector"] == "buffer/overlap-tied":
+                result["verdict"] = "skip-unsupported"
+
+    skipped = _edited(results_dir, tmp_path, "skipped.json", skip)
+    status, out, _ = run("compare", str(results_dir / "results.json"), str(skipped))
+    assert status == 1
+    assert "regressions: 1\n  reference buffer/overlap-tied: pass -> skip-unsupported" in out
+
+
+def test_report_renders_an_interrupted_stream(results_dir: Path, tmp_path: Path) -> None:
+    stream = tmp_path / "results.jsonl"
+    lines = (results_dir / "results.jsonl").read_text().splitlines()
+    stream.write_text("\n".join(lines[:6]) + "\n" + lines[6][:15])  # killed mid-write
+    status, out, _ = run("report", str(stream))
+    assert status == 0, out
+    assert (tmp_path / "results.md").exists()
+    assert (tmp_path / "results.html").exists()
+
+
 def test_known_failures_make_the_run_pass(tmp_path: Path) -> None:
     known = Path(__file__).resolve().parent.parent / "examples" / "known-failures" / "safetensors.txt"
     status, out, _ = run(

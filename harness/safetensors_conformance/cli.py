@@ -107,19 +107,32 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
     running.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    reporting = commands.add_parser("report", help="render results.json again as Markdown and HTML")
-    reporting.add_argument("results", metavar="RESULTS.json")
+    reporting = commands.add_parser(
+        "report",
+        help="render results.json again as Markdown and HTML",
+        description="Render a results.json (or the results.jsonl stream of a run, an interrupted one "
+        "included) as Markdown and HTML, and print the summary.",
+    )
+    reporting.add_argument("results", metavar="RESULTS", help="results.json or results.jsonl")
     reporting.add_argument("--markdown", metavar="PATH", help="default: next to the results")
     reporting.add_argument("--html", metavar="PATH", help="default: next to the results")
 
     comparing_parser = commands.add_parser(
-        "compare", help="what changed between two results.json (exit 1 on regressions)"
+        "compare",
+        help="what changed between two results.json (exit 1 on regressions)",
+        description="List the verdicts that changed between two runs. Implementations are paired by "
+        "selection, then by the implementation's own name (two releases of one library pair up). Exit "
+        "status: 0 when nothing regressed, 1 on a regression (a verdict that was right and is not, a "
+        "skip included) or when nothing could be compared, 2 on usage errors.",
     )
+    comparing_parser.add_argument("before", metavar="BEFORE", help="results.json or results.jsonl")
+    comparing_parser.add_argument("after", metavar="AFTER", help="results.json or results.jsonl")
     comparing_parser.add_argument(
-        "before",
-    )
-    comparing_parser.add_argument(
-        "after",
+        "--pair",
+        action="append",
+        default=[],
+        metavar="BEFORE=AFTER",
+        help="compare these two selections with each other (repeatable)",
     )
 
     commands.add_parser("adapters", help="list the registered adapters and whether they work here")

@@ -213,10 +213,9 @@ def _corpus_for(results: Results) -> Corpus | None:
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from .report import html, markdown
     from .report.summary import print_summary
-    from .runner.results import Results
 
     source = Path(args.results)
-    results = Results.read(source)
+    results = read_results(source)
     corpus = _corpus_for(results)
     markdown_path = Path(args.markdown) if args.markdown else source.with_suffix(".md")
     html_path = Path(args.html) if args.html else source.with_suffix(".html")
@@ -229,11 +228,28 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from .report import compare as comparing
-    from .runner.results import Results
 
-    comparison = comparing.compare(Results.read(Path(args.before)), Results.read(Path(args.after)))
+    explicit = {}
+    for value in args.pair:
+        old, equals, new = value.partition("=")
+        if not equals or not old or not new:
+            raise RunUsageError(f"--pair {value!r}: expected BEFORE=AFTER (two selections)")
+        explicit[old] = new
+    comparison = comparing.compare(read_results(Path(args.before)), read_results(Path(args.after)), explicit)
     print(comparing.render(comparison, str(args.before), str(args.after)), file=out)
-    return 1 if comparison.regressions else 0
+    return 1 if comparison.regressions or comparison.empty else 0
+
+
+def read_results(path: Path) -> Results:
+    """A results.json, or the results.jsonl stream of a run (an interrupted one included)."""
+    from .runner.results import Results, read_stream
+
+    if path.suffix == ".jsonl":
+        results, _ = read_stream(path)
+        if results is None:
+            raise RunUsageError(f"{path} is empty")
+        return results
+    return Results.read(path)
 
 
 def _adapters(out: TextIO) -> int:
