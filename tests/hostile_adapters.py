@@ -163,3 +163,34 @@ class Versioned(ReferenceAdapter):
 
     def describe(self) -> Description:
         return Description("versioned", os.environ.get("VERSIONED_ADAPTER_VERSION", "1"), ALL)
+
+
+class Gradual(ReferenceAdapter):
+    """Grows its resident memory 32 MiB at a time and never stops (except on the runner's warm-up
+    file, which it reads): only the memory watch ends it."""
+
+    def load(self, path: str) -> Loaded:
+        if path.endswith("examples/minimal.safetensors"):
+            return super().load(path)
+        held = []
+        while True:
+            held.append(bytearray(32 << 20))  # zero-filled, so every page is touched
+
+
+class ReservesAddressSpace(ReferenceAdapter):
+    """Reserves 16 GiB of address space it never touches, as V8 does for WebAssembly, then reads
+    the file like the reference: within any resident-memory limit, far past an address-space one."""
+
+    def load(self, path: str) -> Loaded:
+        import mmap  # noqa: PLC0415 - only this adapter maps memory
+
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0)
+        self.reserved = mmap.mmap(-1, 16 << 30, flags=flags, prot=mmap.PROT_READ)
+        return super().load(path)
+
+
+class ImportFails(_Base):
+    """Its implementation cannot be imported here: every load fails with ImportError."""
+
+    def load(self, path: str) -> Loaded:
+        raise ImportError("libimplementation.so: cannot open shared object file")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from safetensors_conformance.adapters.external import classify_exit
 from safetensors_conformance.adapters.outcome import Digest, Outcome, TensorDigest
 from safetensors_conformance.adapters.protocol import Capabilities
 from safetensors_conformance.corpus import load_corpus
@@ -346,3 +347,53 @@ def test_unreadable_lines_are_run_again_and_reported(tmp_path: Path) -> None:
     again = run(["reference"], VECTORS, CORPUS, path, QUICK, notice=notices.append)
     assert sorted(r.vector for r in again.results) == sorted(IDS)
     assert notices == [f"resuming {path}: kept {len(IDS) - 1} results; 1 unreadable line(s) are run again"]
+
+
+# --- The memory limit is on resident memory ----------------------------------------------------
+
+
+def test_growing_resident_memory_is_stopped_at_the_limit(tmp_path: Path) -> None:
+    settings = Settings(timeout=30, memory_limit=512 << 20)
+    got = verdicts(tmp_path, "tests.hostile_adapters:Gradual", settings, [VECTORS[0], VECTORS[2]])
+    for verdict, detail, _ in got.values():
+        assert verdict is Verdict.MEMORY_LIMIT
+        assert detail is not None
+        assert "over the 512 MiB limit" in detail
+
+
+def test_address_space_that_is_only_reserved_does_not_count(tmp_path: Path) -> None:
+    settings = Settings(timeout=30, memory_limit=1 << 30)  # 1 GiB: the reservation is 16 GiB
+    got = verdicts(tmp_path, "tests.hostile_adapters:ReservesAddressSpace", settings, VECTORS[:3])
+    assert {verdict for verdict, _, _ in got.values()} == {Verdict.PASS}
+
+
+@pytest.mark.parametrize(
+    "stderr",
+    [
+        "RangeError: WebAssembly.instantiate(): Out of memory: Cannot allocate Wasm memory for new instance",
+        "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+        "memory allocation of 1099511627776 bytes failed",
+        "terminate called after throwing an instance of 'std::bad_alloc'",
+        "MemoryError",
+        "OSError: [Errno 12] Cannot allocate memory",
+    ],
+)
+def test_out_of_memory_messages_are_recognised_in_any_case(stderr: str) -> None:
+    assert classify_exit(1, stderr).kind == "memory-limit"
+    assert classify_exit(-6, stderr.upper()).kind == "memory-limit"
+    assert classify_exit(-11, "Segmentation fault").kind == "crash"
+
+
+def test_a_worker_that_cannot_load_anything_is_not_run(tmp_path: Path) -> None:
+    """An implementation whose imports fail, or that cannot start within the memory limit, is not
+    run (with the reason), never a verdict on each vector."""
+    for selection, settings, says in (
+        ("tests.hostile_adapters:ImportFails", QUICK, "ImportError: libimplementation.so"),
+        ("safetensors-np", Settings(timeout=30, memory_limit=20 << 20), "over the 20 MiB limit"),
+    ):
+        results = run([selection], VECTORS, CORPUS, tmp_path / "results.jsonl", settings, fresh=True)
+        description = results.implementations[selection]
+        assert not description.available
+        assert description.reason is not None
+        assert says in description.reason
+        assert results.results == []

@@ -87,7 +87,7 @@ SHARED = (
             "type": whole_number(0),
             "default": 4096,
             "metavar": "MIB",
-            "help": "address-space limit per worker, 0 for none (default: 4096)",
+            "help": "resident memory per worker and its children, 0 for none (default: 4096)",
         },
     ),
 )

@@ -20,6 +20,7 @@ import select
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -35,24 +36,95 @@ MAX_REPLY_BYTES = 64 * 1024 * 1024
 READ_CHUNK = 1 << 20
 #: How much of a dead program's stderr goes into the crash detail.
 STDERR_TAIL = 2000
-_OUT_OF_MEMORY = ("memory allocation of", "MemoryError", "std::bad_alloc", "out of memory", "Cannot allocate memory")
+#: What runtimes print when an allocation fails (compared in lower case): Python, Rust, C++,
+#: V8 ("JavaScript heap out of memory", "WebAssembly.instantiate(): Out of memory"), glibc.
+_OUT_OF_MEMORY = (
+    "memory allocation of",
+    "memoryerror",
+    "std::bad_alloc",
+    "out of memory",
+    "cannot allocate memory",
+    "allocation failed",
+)
+#: How often the memory watch reads a program's resident memory.
+WATCH_INTERVAL = 0.02
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+#: The resident-memory watch needs Linux's /proc; elsewhere the address-space limit stands in.
+WATCHABLE = os.path.exists(f"/proc/{os.getpid()}/statm")  # noqa: PTH110 - imported by every worker start
 
 
-def _limits(memory_limit: int | None) -> Callable[[], None]:
+def _limits(address_space: int | None) -> Callable[[], None]:
     def apply() -> None:
         import resource
 
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if memory_limit:
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+        if address_space:
+            resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
 
     return apply
 
 
+def resident_bytes(pid: int) -> int:
+    """Resident memory of a process and all its descendants (0 once they are gone)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/statm", "rb") as statm:  # noqa: PTH123 - a hot loop; no pathlib
+                total += int(statm.read().split()[1]) * _PAGE
+            for task in os.listdir(f"/proc/{current}/task"):  # noqa: PTH208 - a hot loop
+                with open(f"/proc/{current}/task/{task}/children", "rb") as children:  # noqa: PTH123
+                    pending.extend(map(int, children.read().split()))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class MemoryWatch:
+    """Stops a program whose resident memory (with its children's) passes the limit.
+
+    A limit on resident memory, not on address space: runtimes such as V8 reserve far more address
+    space than they use (WebAssembly reserves gigabytes per instance), so an address-space limit
+    makes them fail where they would fit. ``exceeded`` holds what was seen when it stopped one.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], limit: int) -> None:
+        self.process = process
+        self.limit = limit
+        self.exceeded: int | None = None
+        self._thread = threading.Thread(target=self._watch, name=f"memory watch {process.pid}", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while self.process.poll() is None:
+            used = resident_bytes(self.process.pid)
+            if used > self.limit:
+                self.exceeded = used
+                with suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                return
+            time.sleep(WATCH_INTERVAL)
+
+    def outcome(self) -> Outcome | None:
+        """The memory-limit outcome, when the watch stopped the program."""
+        if self.exceeded is None:
+            return None
+        mib = 1 << 20
+        return Outcome(
+            "memory-limit",
+            detail=f"resident memory reached {self.exceeded / mib:.1f} MiB, over the {self.limit / mib:g} MiB limit",
+        )
+
+
 def spawn(
     argv: Sequence[str], *, memory_limit: int | None, env: dict[str, str] | None, stdout: IO[bytes] | int
-) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
-    """Start a program in its own session, with limits; its stderr goes to a temporary file."""
+) -> tuple[subprocess.Popen[bytes], IO[bytes], MemoryWatch | None]:
+    """Start a program in its own session, with limits; its stderr goes to a temporary file.
+
+    ``memory_limit`` bounds resident memory through a :class:`MemoryWatch`; where that cannot
+    work, it is applied as an address-space limit instead.
+    """
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller, who closes it
     try:
         process = subprocess.Popen(
@@ -60,14 +132,15 @@ def spawn(
             stdin=subprocess.PIPE,
             stdout=stdout,
             stderr=stderr,
-            preexec_fn=_limits(memory_limit),  # noqa: PLW1509 - only sets resource limits
+            preexec_fn=_limits(None if WATCHABLE else memory_limit),  # noqa: PLW1509 - only sets resource limits
             start_new_session=True,
             env=env,
         )
     except OSError:
         stderr.close()
         raise
-    return process, stderr
+    watch = MemoryWatch(process, memory_limit) if memory_limit and WATCHABLE else None
+    return process, stderr, watch
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:
@@ -95,7 +168,8 @@ def classify_exit(returncode: int, stderr: str) -> Outcome:
     else:
         how = f"exited with status {returncode}"
     detail = f"{how}; stderr: {stderr[-500:]}" if stderr else how
-    if any(marker in stderr for marker in _OUT_OF_MEMORY):
+    lowered = stderr.lower()
+    if any(marker in lowered for marker in _OUT_OF_MEMORY):
         return Outcome("memory-limit", detail=detail)
     return Outcome("crash", detail=detail)
 
@@ -119,6 +193,7 @@ class ProgramSession:
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.stderr: IO[bytes] | None = None
+        self.watch: MemoryWatch | None = None
         self.description: Description | None = None
         self._seq = 0
         self._buffer = bytearray()
@@ -131,7 +206,7 @@ class ProgramSession:
         """Start the program and do the handshake; an unusable program gives an unavailable description."""
         self.close()
         try:
-            self.process, self.stderr = spawn(
+            self.process, self.stderr, self.watch = spawn(
                 self.argv, memory_limit=self.memory_limit, env=self.env, stdout=subprocess.PIPE
             )
         except OSError as error:
@@ -262,7 +337,8 @@ class ProgramSession:
         except subprocess.TimeoutExpired:
             self.close(graceful=False)
             return Outcome("crash", detail="closed its output without exiting")
-        outcome = classify_exit(returncode, _tail(self.stderr, stderr_mark))
+        watched = self.watch.outcome() if self.watch is not None else None
+        outcome = watched or classify_exit(returncode, _tail(self.stderr, stderr_mark))
         self.close(graceful=False)
         return outcome
 
@@ -272,7 +348,7 @@ def run_once(
 ) -> Outcome:
     """One-shot mode: run ``PROGRAM ARGS PATH`` and read its verdict."""
     with tempfile.TemporaryFile() as stdout:
-        process, stderr = spawn([*argv, path], memory_limit=memory_limit, env=env, stdout=stdout)
+        process, stderr, watch = spawn([*argv, path], memory_limit=memory_limit, env=env, stdout=stdout)
         with stderr:
             assert process.stdin is not None
             process.stdin.close()
@@ -281,6 +357,9 @@ def run_once(
             except subprocess.TimeoutExpired:
                 _kill(process)
                 return Outcome("timeout", detail=f"no result within {timeout:g} s")
+            watched = watch.outcome() if watch is not None else None
+            if watched is not None:
+                return watched
             stdout.seek(0)
             text = stdout.read(MAX_REPLY_BYTES + 1)
             if returncode not in (0, 1):

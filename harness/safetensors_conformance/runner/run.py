@@ -13,11 +13,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from .. import __version__
+from .._resources import data_path
 from ..adapters.external import ProgramSession, run_once
 from ..adapters.outcome import Outcome
 from ..adapters.protocol import Adapter, Capabilities, Description
@@ -30,6 +31,10 @@ from .results import FolderLock, Result, Results, open_stream
 from .verdicts import Judgement, Policy, Verdict, judge, unsupported_dtypes
 
 Isolation = Literal["worker", "process", "none"]
+#: The file every implementation loads once before its vectors: the spec's smallest example.
+WARM_UP = data_path("vectors", "files", "examples", "minimal.safetensors")
+#: Errors that say an implementation's environment is broken, not that it judged a file.
+_ENVIRONMENT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "MemoryError"})
 GIB = 1 << 30
 #: Large files get more time: the per-vector timeout grows by one second per this many bytes of
 #: file, and by one more second per this many bytes of header (a header's tensors are each
@@ -99,6 +104,29 @@ class Implementation:
         self.adapter: Adapter | None = None
 
     def start(self) -> Description:
+        """Start the implementation and prove it can load the smallest valid file.
+
+        An implementation that cannot within the memory limit, or whose own imports fail, is
+        described as unavailable, with the reason: the environment is at fault (a limit too small
+        for the implementation to start), and it is "not run", never a verdict on every vector. A
+        crash or a hang on that file stays a verdict of its own, on its own vector.
+        """
+        description = self._start()
+        if not description.available:
+            return description
+        outcome = self.outcome(WARM_UP)
+        # Stopped by the runner's memory watch (no error of its own): the limit is too small. An
+        # implementation that itself fails to allocate for 8 bytes of data has a bug, a verdict.
+        broken = (outcome.kind == "memory-limit" and outcome.error is None) or (
+            outcome.kind == "rejected" and outcome.unexpected and outcome.error_type in _ENVIRONMENT_ERRORS
+        )
+        if not broken:
+            return description
+        why = outcome.detail or outcome.error or outcome.kind
+        reason = f"cannot load the smallest valid file ({WARM_UP.name}): {outcome.error_type or outcome.kind}: {why}"
+        return replace(description, available=False, reason=reason)
+
+    def _start(self) -> Description:
         if self.settings.isolation == "none":
             self.adapter = resolve(self.selection)
             return self.adapter.describe()
