@@ -105,6 +105,7 @@ def test_cite_prints_text_and_link() -> None:
     assert status == 0
     assert out.startswith("BUFFER-NO-OVERLAP — file requirement, MUST (§9. The byte buffer)\nfile://")
     assert "#buffer-no-overlap\n" in out
+    assert "*Rationale.* Two names on the same bytes" in out  # the README's example has its rationale
     assert "**HEADER-START** (file, MUST; flag `header-leading-whitespace`)" in out
 
 

@@ -6,6 +6,7 @@ import io
 import json
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -50,7 +51,7 @@ def test_results_follow_their_schema(results_dir: Path) -> None:
 
 def test_markdown_matrix_groups_by_requirement(results_dir: Path) -> None:
     text = (results_dir / "results.md").read_text()
-    assert "## HEADER-UNIQUE-NAMES (MUST) — 4. Header text" in text
+    assert "## [HEADER-UNIQUE-NAMES](spec.html#header-unique-names) (MUST) — 4. Header text" in text
     assert "| `duplicates/name-identical-entries`, `duplicates/name-last-covers-buffer`" in text
     assert "| ✓ | ✗a |" in text
 
@@ -246,3 +247,64 @@ def test_bad_run_options_are_usage_errors(
     assert status == 2
     assert says in err + capsys.readouterr().err  # argparse reports its own errors on stderr
     assert not (tmp_path / "out").exists()  # nothing was run
+
+
+def test_every_failing_vector_is_named_in_every_report(results_dir: Path, tmp_path: Path) -> None:
+    document = json.loads((results_dir / "results.json").read_text())
+    failing = [r["vector"] for r in document["results"] if r["verdict"].startswith("fail")]
+    assert len(failing) > 6  # more than one folded row can show
+    status, out, _ = run(
+        "report",
+        str(results_dir / "results.json"),
+        "--markdown",
+        str(tmp_path / "r.md"),
+        "--html",
+        str(tmp_path / "r.html"),
+    )
+    assert status == 0
+    markdown, page = (tmp_path / "r.md").read_text(), (tmp_path / "r.html").read_text()
+    for vector in failing:
+        assert f"`{vector}`" in markdown
+        assert f"<code>{vector}</code>" in page
+        assert vector in out
+
+
+def test_rejections_through_unexpected_errors_are_shown(results_dir: Path, tmp_path: Path) -> None:
+    def flag(document: dict[str, Any]) -> None:
+        for result in document["results"]:
+            if result["vector"] == "buffer/overlap-tied" and result["implementation"] == "safetensors":
+                result["flagged"] = "unexpected ValueError"
+
+    path = _edited(results_dir, tmp_path, "flagged.json", flag)
+    status, out, _ = run("report", str(path))
+    assert status == 0
+    row = "| `safetensors` | `buffer/overlap-tied` | unexpected ValueError |"
+    assert row in (tmp_path / "flagged.md").read_text()
+    assert "<code>buffer/overlap-tied</code></td><td>unexpected ValueError" in (tmp_path / "flagged.html").read_text()
+    assert "safetensors buffer/overlap-tied: unexpected ValueError" in out
+
+
+def test_vectors_appear_under_every_requirement_they_cite(tmp_path: Path) -> None:
+    status, out, _ = run("run", "--impl", "reference", "--group", "dtypes", "--out", str(tmp_path), "--quiet")
+    assert status == 0, out
+    markdown = (tmp_path / "results.md").read_text()
+    assert "## [DATA-ENCODING](spec.html#data-encoding) (MUST) — 7. Data types" in markdown
+    assert "7. Data types" in out
+
+
+def test_spec_links_work_offline_or_point_where_asked(results_dir: Path, tmp_path: Path) -> None:
+    spec = (results_dir / "spec.html").read_text()
+    assert '<a id="buffer-no-overlap"></a><strong>BUFFER-NO-OVERLAP</strong>' in spec
+    assert "<table>" in spec
+    page = _Page()
+    page.feed(spec)
+    assert page.external == []
+    assert 'href="spec.html#header-unique-names"' in (results_dir / "results.html").read_text()
+    status, _, _ = run(
+        "report", str(results_dir / "results.json"), "--html", str(tmp_path / "r.html"), "--markdown", str(tmp_path / "r.md"),
+        "--spec-url", "https://example.org/spec/safetensors.md",
+    )  # fmt: skip
+    assert status == 0
+    assert 'href="https://example.org/spec/safetensors.md#header-unique-names"' in (tmp_path / "r.html").read_text()
+    assert "(https://example.org/spec/safetensors.md#header-unique-names)" in (tmp_path / "r.md").read_text()
+    assert not (tmp_path / "spec.html").exists()

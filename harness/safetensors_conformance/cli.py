@@ -106,6 +106,11 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="implementations run at once (default: the number of cores)",
     )
     running.add_argument("--quiet", action="store_true", help="no progress bar")
+    running.add_argument(
+        "--spec-url",
+        metavar="URL",
+        help="where requirement links point, #anchor appended (default: spec.html, written beside the reports)",
+    )
 
     reporting = commands.add_parser(
         "report",
@@ -116,6 +121,11 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
     reporting.add_argument("results", metavar="RESULTS", help="results.json or results.jsonl")
     reporting.add_argument("--markdown", metavar="PATH", help="default: next to the results")
     reporting.add_argument("--html", metavar="PATH", help="default: next to the results")
+    reporting.add_argument(
+        "--spec-url",
+        metavar="URL",
+        help="where requirement links point, #anchor appended (default: spec.html, written beside the reports)",
+    )
 
     comparing_parser = commands.add_parser(
         "compare",

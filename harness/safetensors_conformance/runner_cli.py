@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             file=err,
         )
         return 130
-    write_reports(results, corpus, folder)
+    write_reports(results, corpus, folder, args.spec_url)
     print_summary(results, corpus, out, known=known.reason)
     unexpected = [r for r in results.results if r.verdict.failed and not known.reason(r.implementation, r.vector)]
     stale = [r for r in results.results if r.verdict.ok and known.reason(r.implementation, r.vector)]
@@ -194,13 +194,18 @@ def _run_with_progress(
         )
 
 
-def write_reports(results: Results, corpus: Corpus | None, folder: Path) -> None:
+def write_reports(results: Results, corpus: Corpus | None, folder: Path, spec_url: str | None = None) -> None:
+    """results.json, results.md, results.html and, when the reports link to it, spec.html."""
     from .report import html, markdown
+    from .report.spec_html import DEFAULT_SPEC_URL, render_spec
 
     folder.mkdir(parents=True, exist_ok=True)
     results.write(folder / "results.json")
-    (folder / "results.md").write_text(markdown.render(results, corpus), encoding="utf-8")
-    (folder / "results.html").write_text(html.render(results, corpus), encoding="utf-8")
+    url = spec_url or DEFAULT_SPEC_URL
+    (folder / "results.md").write_text(markdown.render(results, corpus, url), encoding="utf-8")
+    (folder / "results.html").write_text(html.render(results, corpus, url), encoding="utf-8")
+    if url == DEFAULT_SPEC_URL:
+        (folder / DEFAULT_SPEC_URL).write_text(render_spec(), encoding="utf-8")
 
 
 def _corpus_for(results: Results) -> Corpus | None:
@@ -212,6 +217,7 @@ def _corpus_for(results: Results) -> Corpus | None:
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from .report import html, markdown
+    from .report.spec_html import DEFAULT_SPEC_URL, render_spec
     from .report.summary import print_summary
 
     source = Path(args.results)
@@ -219,8 +225,11 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     corpus = _corpus_for(results)
     markdown_path = Path(args.markdown) if args.markdown else source.with_suffix(".md")
     html_path = Path(args.html) if args.html else source.with_suffix(".html")
-    markdown_path.write_text(markdown.render(results, corpus), encoding="utf-8")
-    html_path.write_text(html.render(results, corpus), encoding="utf-8")
+    url = args.spec_url or DEFAULT_SPEC_URL
+    markdown_path.write_text(markdown.render(results, corpus, url), encoding="utf-8")
+    html_path.write_text(html.render(results, corpus, url), encoding="utf-8")
+    if url == DEFAULT_SPEC_URL:
+        (html_path.parent / DEFAULT_SPEC_URL).write_text(render_spec(), encoding="utf-8")
     print_summary(results, corpus, out)
     print(f"wrote {markdown_path} and {html_path}", file=out)
     return 0

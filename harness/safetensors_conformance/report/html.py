@@ -13,7 +13,8 @@ from html import escape
 from ..corpus import Corpus
 from ..runner.results import Result, Results
 from ..runner.verdicts import Verdict
-from .model import LEGEND, SYMBOLS, sections, totals
+from .model import LEGEND, SYMBOLS, flagged, sections, totals
+from .spec_html import DEFAULT_SPEC_URL, requirement_url
 
 _CODE = re.compile(r"`([^`]+)`")
 _STYLE = """
@@ -49,7 +50,7 @@ def _css_class(verdict: Verdict | None) -> str:
     return "fail"
 
 
-def render(results: Results, corpus: Corpus | None) -> str:
+def render(results: Results, corpus: Corpus | None, spec_url: str = DEFAULT_SPEC_URL) -> str:
     names = list(results.implementations)
     table = results.by_implementation()
     counts = totals(results)
@@ -86,7 +87,8 @@ def render(results: Results, corpus: Corpus | None) -> str:
         heading = f"<code>{escape(section.requirement)}</code>"
         if section.spec is not None:
             spec = section.spec
-            heading = f'<a href="{escape(spec.url)}">{heading}</a> {escape(spec.level)} · {escape(spec.section)}'
+            link = requirement_url(spec_url, spec.anchor)
+            heading = f'<a href="{escape(link)}">{heading}</a> {escape(spec.level)} · {escape(spec.section)}'
         note = f"{section.vectors} vectors" + (f", {failing} with failures" if failing else "")
         opened = " open" if failing else ""
         out.append(f'<details class="section"{opened}><summary>{heading} <span class="count">— {note}</span></summary>')
@@ -99,6 +101,17 @@ def render(results: Results, corpus: Corpus | None) -> str:
             cells = "".join(_cell(v) for v in row.pattern)
             out.append(f"<tr><td>{_vector_cell(row.vectors, names, table)}</td>{cells}</tr>")
         out.append("</table></details>")
+    unexpected = flagged(results)
+    if unexpected:
+        out.append('<h2 id="flagged">Rejections through unexpected errors</h2>')
+        out.append("<p>These count as rejections, but came from an internal error, not the documented one.</p>")
+        out.append("<table><tr><th>implementation</th><th>vector</th><th>error</th></tr>")
+        out += [
+            f"<tr><td><code>{escape(r.implementation)}</code></td><td><code>{escape(r.vector)}</code></td>"
+            f"<td>{escape(r.flagged or '')}: {escape((r.detail or '')[:300])}</td></tr>"
+            for r in unexpected
+        ]
+        out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out)
 

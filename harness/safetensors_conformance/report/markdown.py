@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from ..corpus import Corpus
 from ..runner.results import Results
-from .model import LEGEND, SYMBOLS, sections, totals
+from ..runner.verdicts import Verdict
+from .model import LEGEND, SYMBOLS, flagged, sections, totals
+from .spec_html import DEFAULT_SPEC_URL, requirement_url
+
+#: Rows on which every implementation agrees and none fails show this many vectors, then a count.
+FOLD_AFTER = 6
 
 
-def render(results: Results, corpus: Corpus | None) -> str:
+def render(results: Results, corpus: Corpus | None, spec_url: str = DEFAULT_SPEC_URL) -> str:
     names = list(results.implementations)
     lines = [
         "# safetensors conformance results",
@@ -30,7 +35,8 @@ def render(results: Results, corpus: Corpus | None) -> str:
     for section in sections(results, corpus):
         title = f"## {section.requirement}"
         if section.spec is not None:
-            title += f" ({section.spec.level}) — {section.spec.section}"
+            link = requirement_url(spec_url, section.spec.anchor)
+            title = f"## [{section.requirement}]({link}) ({section.spec.level}) — {section.spec.section}"
         lines += [
             title,
             "",
@@ -41,9 +47,28 @@ def render(results: Results, corpus: Corpus | None) -> str:
         ]
         for row in section.rows:
             cells = " | ".join(SYMBOLS[v] if v is not None else " " for v in row.pattern)
-            shown = ", ".join(f"`{v}`" for v in row.vectors[:6]) + (
-                f" and {len(row.vectors) - 6} more" if len(row.vectors) > 6 else ""
+            # Rows where anyone fails name every vector; agreeing rows are folded.
+            failing = any(v is not None and not v.ok and v is not Verdict.SKIP_UNSUPPORTED for v in row.pattern)
+            limit = len(row.vectors) if failing else FOLD_AFTER
+            shown = ", ".join(f"`{v}`" for v in row.vectors[:limit]) + (
+                f" and {len(row.vectors) - limit} more" if len(row.vectors) > limit else ""
             )
             lines.append(f"| {shown} | {cells} |")
         lines.append("")
+    unexpected = flagged(results)
+    if unexpected:
+        lines += [
+            "## Rejections through unexpected errors",
+            "",
+            "These count as rejections, but came from an internal error, not the implementation's documented one.",
+            "",
+            "| implementation | vector | error |",
+            "|---|---|---|",
+        ]
+        lines += [f"| `{r.implementation}` | `{r.vector}` | {_cell_text(r.flagged or '')} |" for r in unexpected]
+        lines.append("")
     return "\n".join(lines)
+
+
+def _cell_text(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -54,19 +54,22 @@ class Section:
 
 
 def sections(results: Results, corpus: Corpus | None) -> list[Section]:
-    """Vectors grouped by the first requirement they cite, rows folded by outcome pattern.
+    """Vectors grouped under every requirement they cite, rows folded by outcome pattern.
 
-    Requirements come in spec order; within one, rows with failures come first.
+    A valid vector that exercises several requirements appears in each of their sections, so no
+    requirement's section is missing (``DATA-ENCODING`` is only ever cited second). Requirements
+    come in spec order; within one, rows with failures come first.
     """
     index = load_index()
     order = {rid: i for i, rid in enumerate(index)}
     table = results.by_implementation()
     names = list(results.implementations)
-    citation = {v.id: v.requirements[0] for v in corpus.vectors} if corpus is not None else {}
+    citations = citations_of(corpus)
     vector_ids = list(dict.fromkeys(r.vector for r in results.results))
     grouped: dict[str, list[str]] = {}
     for vector_id in vector_ids:
-        grouped.setdefault(citation.get(vector_id, vector_id.split("/")[0]), []).append(vector_id)
+        for requirement in citations.get(vector_id, (vector_id.split("/")[0],)):
+            grouped.setdefault(requirement, []).append(vector_id)
     out = []
     for requirement in sorted(grouped, key=lambda r: (order.get(r, len(order)), r)):
         patterns: dict[tuple[Verdict | None, ...], list[str]] = {}
@@ -79,6 +82,16 @@ def sections(results: Results, corpus: Corpus | None) -> list[Section]:
         )
         out.append(Section(requirement, index.get(requirement), tuple(rows), len(grouped[requirement])))
     return out
+
+
+def citations_of(corpus: Corpus | None) -> dict[str, tuple[str, ...]]:
+    """Every requirement each vector cites (none known without the corpus of the run)."""
+    return {v.id: v.requirements for v in corpus.vectors} if corpus is not None else {}
+
+
+def flagged(results: Results) -> list[Result]:
+    """Rejections through an unexpected internal error: they count, but an implementer must see them."""
+    return [r for r in results.results if r.flagged]
 
 
 def _verdict(result: Result | None) -> Verdict | None:

@@ -13,7 +13,12 @@ from rich.text import Text
 from ..corpus import Corpus
 from ..runner.results import Results
 from ..spec import load_index
-from .model import failures
+from .model import citations_of, failures, flagged
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def print_summary(
@@ -21,21 +26,23 @@ def print_summary(
     corpus: Corpus | None,
     out: TextIO,
     *,
-    show_failures: int = 25,
     known: Callable[[str, str], str | None] | None = None,
 ) -> None:
+    """The per-section table, then every failure by name (known ones too, grouped), then every
+    rejection through an unexpected error."""
     console = Console(file=out, highlight=False, soft_wrap=True)
     index = load_index()
-    citation = {v.id: v.requirements[0] for v in corpus.vectors} if corpus is not None else {}
+    citations = citations_of(corpus)
     names = list(results.implementations)
     cells: dict[str, dict[str, Counter[str]]] = {}
     for result in results.results:
-        requirement = index.get(citation.get(result.vector, ""))
-        section = requirement.section if requirement is not None else "other"
-        counts = cells.setdefault(section, {}).setdefault(result.implementation, Counter())
-        counts["ok" if result.verdict.ok else "failed" if result.verdict.failed else "skipped"] += 1
+        # A vector counts once in every section whose requirements it cites.
+        cited = [index[r] for r in citations.get(result.vector, ()) if r in index]
+        for section in dict.fromkeys(r.section for r in cited) or ["other"]:
+            counts = cells.setdefault(section, {}).setdefault(result.implementation, Counter())
+            counts["ok" if result.verdict.ok else "failed" if result.verdict.failed else "skipped"] += 1
     order = list(dict.fromkeys(r.section for r in index.values()))
-    table = Table(title="verdicts per requirement section (ok / failed / skipped)")
+    table = Table(title="verdicts per requirement section: passed, failed, skipped")
     table.add_column("section")
     for name in names:
         description = results.implementations[name]
@@ -46,12 +53,12 @@ def print_summary(
         row = [section]
         for name in names:
             counts = cells[section].get(name, Counter())
-            text = f"{counts['ok']}"
+            parts = [f"{counts['ok']} passed"]
             if counts["failed"]:
-                text += f" / [red]{counts['failed']}[/red]"
+                parts.append(f"[red]{counts['failed']} failed[/red]")
             if counts["skipped"]:
-                text += f" / [dim]{counts['skipped']} skipped[/dim]"
-            row.append(text if counts else "")
+                parts.append(f"[dim]{counts['skipped']} skipped[/dim]")
+            row.append(", ".join(parts) if counts else "")
         table.add_row(*row)
     console.print(table)
     for name, description in results.implementations.items():
@@ -61,13 +68,23 @@ def print_summary(
     expected = [r for r in found if known is not None and known(r.implementation, r.vector)]
     found = [r for r in found if r not in expected]
     if expected:
-        console.print(Text(f"{len(expected)} known failures (listed in the known-failures file)", style="yellow"))
-    for result in found[:show_failures]:
+        console.print(
+            Text(f"{plural(len(expected), 'known failure')} (listed in the known-failures file):", style="yellow")
+        )
+        by_implementation: dict[str, list[str]] = {}
+        for result in expected:
+            by_implementation.setdefault(result.implementation, []).append(result.vector)
+        for name, vectors in by_implementation.items():
+            console.print(Text(f"  {name}: {', '.join(vectors)}"))
+    for result in found:
         line = Text(result.verdict.value, style="red")
         line.append(f" {result.implementation} {result.vector}")
         if result.flagged:
             line.append(f" [{result.flagged}]", style="yellow")
         line.append(f": {result.detail or ''}")
         console.print(line)
-    if len(found) > show_failures:
-        console.print(f"... and {len(found) - show_failures} more failures (see the reports)")
+    unexpected = [r for r in flagged(results) if not r.verdict.failed]
+    if unexpected:
+        console.print(Text(f"{plural(len(unexpected), 'rejection')} through an unexpected error (they count):"))
+        for result in unexpected:
+            console.print(Text(f"  {result.implementation} {result.vector}: {result.flagged}", style="yellow"))
