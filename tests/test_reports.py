@@ -300,10 +300,11 @@ def test_spec_links_work_offline_or_point_where_asked(results_dir: Path, tmp_pat
     page.feed(spec)
     assert page.external == []
     assert 'href="spec.html#header-unique-names"' in (results_dir / "results.html").read_text()
+    html_path, markdown_path = str(tmp_path / "r.html"), str(tmp_path / "r.md")
+    url = "https://example.org/spec/safetensors.md"
     status, _, _ = run(
-        "report", str(results_dir / "results.json"), "--html", str(tmp_path / "r.html"), "--markdown", str(tmp_path / "r.md"),
-        "--spec-url", "https://example.org/spec/safetensors.md",
-    )  # fmt: skip
+        "report", str(results_dir / "results.json"), "--html", html_path, "--markdown", markdown_path, "--spec-url", url
+    )
     assert status == 0
     assert 'href="https://example.org/spec/safetensors.md#header-unique-names"' in (tmp_path / "r.html").read_text()
     assert "(https://example.org/spec/safetensors.md#header-unique-names)" in (tmp_path / "r.md").read_text()

@@ -48,6 +48,10 @@ def test_wheel_ships_spec_and_schemas(installed: tuple[Path, Path]) -> None:
         "spec/requirements.json",
         "schema/header.schema.json",
         "schema/validate-report.schema.json",
+        "docs/external-protocol.md",
+        "examples/known-failures/safetensors.txt",
+        "examples/js-reader/reader.mjs",
+        "examples/js-reader/known-failures.txt",
     ):
         assert f"safetensors_conformance/_data/{data}" in names
     # Users type-check their own adapters against the Adapter protocol (PEP 561).
