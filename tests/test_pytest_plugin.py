@@ -78,8 +78,22 @@ def test_failure_text_names_the_requirement_and_expected_versus_observed(pyteste
             "*requirement: HEADER-UNIQUE-NAMES (file, MUST) file://*/spec/safetensors.md#header-unique-names",
             "*expected:    invalid: a reader must reject it",
             "*observed:    accepted a file that breaks HEADER-UNIQUE-NAMES",
+            "*reference:   rejects it (primary: HEADER-UNIQUE-NAMES):",
+            "*HEADER-UNIQUE-NAMES at offset *, pointer '/a': name 'a' appears more than once",
         ]
     )
+
+
+def test_failure_text_shows_the_bytes_of_small_tensors_and_where_an_error_was_raised(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.syspathinsert(str(_repo()))
+    wrong = pytester.runpytest("--impl=tests.hostile_adapters:WrongBytes", "--vector-id=examples/minimal")
+    wrong.assert_outcomes(failed=1)
+    wrong.stdout.fnmatch_lines(["*file holds:  metadata None", "*'weight' F32 ?2?: 00 00 80 3f 00 00 00 c0"])
+    raised = pytester.runpytest("--impl=tests.hostile_adapters:InternalError", "--vector-id=examples/minimal")
+    raised.assert_outcomes(failed=1)
+    raised.stdout.fnmatch_lines(["*observed:    KeyError: 'header'", "*hostile_adapters.py*in load*"])
 
 
 def test_policy_per_flag(pytester: pytest.Pytester) -> None:

@@ -154,11 +154,56 @@ def describe_failure(vector: Vector, result: Result, corpus: Corpus) -> str:
     if vector.flags:
         lines.append(f"  flags:       {', '.join(vector.flags)}")
     lines.append(f"  expected:    {vector.expect}: a reader must {must}")
-    lines.append(f"  observed:    {result.detail or result.verdict.value}")
+    observed = (result.detail or result.verdict.value).splitlines() or [""]
+    lines.append(f"  observed:    {observed[0]}")
+    lines += [f"               {line}" for line in observed[1:]]  # a traceback's frames, a stderr tail
     if result.flagged:
         lines.append(f"  flagged:     {result.flagged}")
-    lines.append(f"  file:        {corpus.path(vector)}")
+    path = corpus.path(vector)
+    lines += _evidence(vector, result, path)
+    lines.append(f"  file:        {path}")
     return "\n".join(lines)
+
+
+#: Tensors up to this many bytes are shown in full, in hex, when content differs.
+SHOW_BYTES = 64
+
+
+def _evidence(vector: Vector, result: Result, path: Path) -> list[str]:
+    """What the reference reader found: why the file must be rejected, or what it holds."""
+    from .format.reader import check, open_file
+    from .runner.verdicts import Verdict
+
+    if result.verdict is Verdict.FAIL_ACCEPTED_INVALID:
+        report = check(path)
+        primary = report.primary
+        found = [v for v in report.violations if v.flag is None] or list(report.violations)
+        lines = [f"  reference:   rejects it{f' (primary: {primary.value})' if primary else ''}:"]
+        for violation in found[:5]:
+            where = ", ".join(
+                part
+                for part in (
+                    f"offset {violation.offset}" if violation.offset is not None else "",
+                    f"pointer {violation.pointer!r}" if violation.pointer is not None else "",
+                )
+                if part
+            )
+            lines.append(f"               {violation.requirement.value} at {where or 'the file'}: {violation.message}")
+        return lines
+    if result.verdict is Verdict.FAIL_WRONG_CONTENT and vector.expect != "invalid":
+        try:
+            with open_file(path) as opened:
+                small = [(n, i) for n, i in list(opened.header.tensors.items())[:8] if i.nbytes <= SHOW_BYTES]
+                shown = [
+                    f"               {n!r} {i.dtype} {list(i.shape)}: {opened.read(n).hex(' ') or '(no bytes)'}"
+                    for n, i in small
+                ]
+                metadata = opened.metadata
+        except (OSError, ValueError):
+            return []
+        lines = [f"  file holds:  metadata {metadata!r}"]
+        return lines + shown
+    return []
 
 
 def pytest_collection(session: pytest.Session) -> None:

@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import sys
+import traceback
 from typing import Any, TextIO
 
 from .outcome import Outcome, from_loaded
@@ -32,7 +33,10 @@ def load_outcome(adapter: Adapter, path: str) -> Outcome:
     except MemoryError:
         return Outcome("memory-limit", error="MemoryError")
     except Exception as error:
-        return Outcome("rejected", error=str(error)[:2000], error_type=type(error).__name__, unexpected=True)
+        # Where it was raised, for the implementer: the innermost frames of the traceback.
+        where = "".join(traceback.format_tb(error.__traceback__)[-3:]).rstrip()
+        message = f"{error}"[:1500] + (f"\n{where[-1500:]}" if where else "")
+        return Outcome("rejected", error=message, error_type=type(error).__name__, unexpected=True)
     return from_loaded(loaded)
 
 
