@@ -309,3 +309,20 @@ def test_spec_links_work_offline_or_point_where_asked(results_dir: Path, tmp_pat
     assert 'href="https://example.org/spec/safetensors.md#header-unique-names"' in (tmp_path / "r.html").read_text()
     assert "(https://example.org/spec/safetensors.md#header-unique-names)" in (tmp_path / "r.md").read_text()
     assert not (tmp_path / "spec.html").exists()
+
+
+def test_adapters_lists_every_adapter_and_describes_any_selection() -> None:
+    status, out, _ = run("adapters", "--json")
+    assert status == 0
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert {"reference", "safetensors", "safetensors-np", "safetensors-pt"} <= rows.keys()
+    for row in rows.values():
+        assert {"name", "available", "version", "kind", "dtypes", "reason"} <= row.keys()
+    status, out, _ = run("adapters", "--json", "safetensors-pt:device=cuda:0", "tests.hostile_adapters:BrokenDescribe")
+    gpu, broken = json.loads(out)
+    assert (gpu["available"], gpu["reason"]) == (False, "CUDA is not available on this machine")
+    assert (broken["available"], broken["reason"]) == (False, "RuntimeError: no description")
+    status, out, _ = run("adapters", "safetensors-pt:device=cuda:0")
+    header, row = out.splitlines()[:2]
+    assert row.index("no") == header.index("available")  # columns line up
+    assert row.rstrip().endswith("CUDA is not available on this machine")

@@ -175,3 +175,27 @@ def test_an_internal_error_outside_validate_is_exit_2(tmp_path: Path) -> None:
     done = cli("report", tmp_path)
     assert done.returncode == 2
     assert b"Traceback" not in done.stdout
+
+
+def test_counts_read_right_for_one(tmp_path: Path) -> None:
+    (tmp_path / "one.safetensors").write_bytes(GOOD)
+    out = cli("validate", tmp_path / "one.safetensors").stdout.decode()
+    assert "(1 tensor)" in out
+    assert out.endswith("1 file: 1 conforms, 0 do not\n")
+    trailing = tmp_path / "trailing.safetensors"
+    trailing.write_bytes(GOOD + b"x")
+    assert (
+        "1 byte after the last tensor (buffer offset 8) belongs to no tensor"
+        in cli("validate", trailing).stdout.decode()
+    )
+
+
+def test_a_closed_pipe_is_neither_pass_nor_fail() -> None:
+    argv = [*SCRIPT, "validate", str(VECTORS / "files")]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()  # as `| head -1` does
+        assert process.wait(timeout=120) == 141
+        assert b"Traceback" not in process.stderr.read()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,19 @@ def test_refuses_a_header_over_the_limit() -> None:
     with pytest.raises(FormatError) as raised:
         serialize(items)
     assert raised.value.requirements == {Req.LAYOUT_HEADER_LIMIT}
+
+
+def test_write_file_honours_the_umask_and_an_existing_mode(tmp_path: Path) -> None:
+    tensors = {"w": Tensor("U8", (1,), b"\x01")}
+    old = os.umask(0o027)
+    try:
+        write_file(tmp_path / "new.safetensors", tensors)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "new.safetensors").stat().st_mode) == 0o640
+    existing = tmp_path / "existing.safetensors"
+    existing.write_bytes(b"")
+    existing.chmod(0o604)
+    write_file(existing, tensors)
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o604
+    assert existing.read_bytes().startswith(b"\x38")  # replaced with the new file

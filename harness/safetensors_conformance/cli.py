@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_NONCONFORMING = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 128 + 13
 
 
 class UsageError(Exception):
@@ -145,7 +146,14 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="compare these two selections with each other (repeatable)",
     )
 
-    commands.add_parser("adapters", help="list the registered adapters and whether they work here")
+    listing = commands.add_parser(
+        "adapters",
+        help="list the registered adapters and whether they work here",
+        description="Describe every registered adapter, or the selections given (NAME, NAME:key=value, "
+        "module:attr, cmd:..., serve:...): available here or why not, version, kind, dtypes.",
+    )
+    listing.add_argument("selections", nargs="*", metavar="SELECTION", help="describe these instead")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -187,8 +195,10 @@ def entry() -> NoReturn:
         status = main()
         sys.stdout.flush()
         sys.stderr.flush()
-    except BrokenPipeError:  # the reader of our output went away (`... | head`): nothing more to say
-        status = EXIT_NONCONFORMING
+    except BrokenPipeError:
+        # The reader of our output went away (`... | head`): the verdict is unknown, so neither 0
+        # nor 1; 141 is what a program killed by SIGPIPE reports to the shell.
+        status = EXIT_BROKEN_PIPE
     except Exception:  # a bug: say so, and never let it read as "does not conform"
         traceback.print_exc()
         print("safetensors-conformance: internal error (the traceback above is a bug report)", file=sys.stderr)
@@ -257,7 +267,12 @@ def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextI
         out.write("\n")
     else:
         conforming = sum(1 for r in results if r["valid"] is True)
-        print(f"{len(results)} file(s): {conforming} conform, {len(results) - conforming} do not", file=out)
+        others = len(results) - conforming
+        print(
+            f"{len(results)} file{'' if len(results) == 1 else 's'}: {conforming} "
+            f"conform{'s' if conforming == 1 else ''}, {others} do{'es' if others == 1 else ''} not",
+            file=out,
+        )
     if io_error:
         return EXIT_USAGE
     return EXIT_NONCONFORMING if nonconforming else EXIT_OK
@@ -299,7 +314,7 @@ def _print_report(path: str, report: Report, out: TextIO) -> None:
             if requirement is not None:
                 print(f"          {requirement.url}", file=out)
         if unreported:
-            print(f"  {kind:7} ... and {unreported} more {kind}s not shown", file=out)
+            print(f"  {kind:7} ... and {unreported} more {kind}{'' if unreported == 1 else 's'} not shown", file=out)
 
 
 def _describe(violation: Violation) -> str:

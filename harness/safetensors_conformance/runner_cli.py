@@ -32,7 +32,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.command == "compare":
             return _compare(args, out)
         if args.command == "adapters":
-            return _adapters(out)
+            return _adapters(args, out)
     except (RunUsageError, SelectionError, ValueError, OSError) as error:
         print(f"safetensors-conformance: error: {error}", file=err)
         return 2
@@ -261,21 +261,57 @@ def read_results(path: Path) -> Results:
     return Results.read(path)
 
 
-def _adapters(out: TextIO) -> int:
+def _adapters(args: argparse.Namespace, out: TextIO) -> int:
+    """Every registered adapter (or the selections given), described here: a table, or JSON."""
+    import json
+
+    from .adapters.protocol import Description
     from .adapters.registry import registered, resolve
 
-    for name, target in sorted(registered().items()):
+    rows: list[dict[str, Any]] = []
+    targets = dict(sorted(registered().items()))
+    for selection in args.selections or list(targets):
         try:
-            description = resolve(name).describe()
-        except Exception as error:
-            print(f"{name:16} broken: {type(error).__name__}: {error}  ({target})", file=out)
-            continue
-        status = f"{description.version}" if description.available else f"unavailable: {description.reason}"
-        kinds = description.capabilities
+            description = resolve(selection).describe()
+        except Exception as error:  # a broken adapter is listed, not fatal
+            description = Description(selection, "?", available=False, reason=f"{type(error).__name__}: {error}")
+        capabilities = description.capabilities
+        rows.append(
+            {
+                "name": selection,
+                "available": description.available,
+                "version": description.version,
+                "kind": capabilities.kind,
+                "dtypes": sorted(capabilities.dtypes),
+                "devices": list(capabilities.devices),
+                "implementation": description.implementation,
+                "reason": description.reason,
+                "target": targets.get(selection),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2), file=out)
+        return 0
+    header = ["name", "available", "version", "kind", "dtypes", "implementation / why unavailable"]
+    table = [header] + [
+        [
+            row["name"],
+            "yes" if row["available"] else "no",
+            row["version"],
+            row["kind"],
+            str(len(row["dtypes"])),
+            row["implementation"] if row["available"] else row["reason"] or "unavailable",
+        ]
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]) - 1)]
+    for line in table:
         print(
-            f"{name:16} {status:12} {description.implementation} [{kinds.kind}, {len(kinds.dtypes)} dtypes]", file=out
+            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1], file=out
         )
     print(
-        "also: module:attr (your adapter class), cmd:PROGRAM ARGS (one-shot), serve:PROGRAM ARGS (persistent)", file=out
+        "also: module:attr (your adapter class), cmd:PROGRAM ARGS (one-shot), serve:PROGRAM ARGS (persistent);"
+        " name any of them to describe it",
+        file=out,
     )
     return 0

@@ -291,7 +291,7 @@ class ProgramSession:
                 return Outcome("crash", detail=f"protocol error: {error}")
             if line is None:
                 self.close(graceful=False)
-                return Outcome("timeout", detail=f"no reply within {timeout:g} s")
+                return Outcome("timeout", detail=f"no reply within {timeout:.1f} s")
             try:
                 reply = json.loads(line)
             except ValueError:
@@ -356,7 +356,7 @@ def run_once(
                 returncode = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill(process)
-                return Outcome("timeout", detail=f"no result within {timeout:g} s")
+                return Outcome("timeout", detail=f"no result within {timeout:.1f} s")
             watched = watch.outcome() if watch is not None else None
             if watched is not None:
                 return watched

@@ -156,6 +156,10 @@ def describe(value: object) -> str:
     return f"the number {_short(str(value))}"
 
 
+def _bytes(count: int) -> str:
+    return f"{count} byte{'' if count == 1 else 's'}"
+
+
 def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -324,7 +328,7 @@ def check_size(
     if offsets is not None and offsets[1] - offsets[0] != size:
         sink.add(
             Req.SIZE_MATCH,
-            f"shape {shape} of {dtype} takes {size} bytes, "
+            f"shape {shape} of {dtype} takes {_bytes(size)}, "
             f"but data_offsets [{offsets[0]}, {offsets[1]}] span {offsets[1] - offsets[0]}",
             offsets_path,
         )
@@ -627,7 +631,8 @@ def _trailing(data_start: int, chain_end: int, buffer_length: int, sink: Sink) -
     extra = buffer_length - chain_end
     sink.add(
         Req.BUFFER_NO_TRAILING,
-        f"{extra} bytes after the last tensor (buffer offset {chain_end}) belong to no tensor",
+        f"{_bytes(extra)} after the last tensor (buffer offset {chain_end}) belong{'s' if extra == 1 else ''} "
+        "to no tensor",
         offset=data_start + chain_end,
     )
 

@@ -185,7 +185,11 @@ def read_bytes(handle: BinaryIO, offset: int, count: int, what: str) -> bytes:
 
 def _check_file(handle: BinaryIO, size: int, sink: Sink, *, keep: bool = True) -> Header | None:
     if size < LENGTH_PREFIX_SIZE:
-        sink.add(Req.LAYOUT_LENGTH_PREFIX, f"file has {size} bytes, fewer than the 8-byte header length", offset=0)
+        sink.add(
+            Req.LAYOUT_LENGTH_PREFIX,
+            f"file has {size} byte{'' if size == 1 else 's'}, fewer than the 8-byte header length",
+            offset=0,
+        )
         return None
     length = int.from_bytes(read_bytes(handle, 0, LENGTH_PREFIX_SIZE, "the header length"), "little")
     if length > MAX_HEADER_LENGTH:
@@ -195,7 +199,7 @@ def _check_file(handle: BinaryIO, size: int, sink: Sink, *, keep: bool = True) -
         sink.add(
             Req.LAYOUT_HEADER_BOUNDS,
             f"header length {length} runs past the end of the file "
-            f"({size - LENGTH_PREFIX_SIZE} bytes follow the length)",
+            f"({size - LENGTH_PREFIX_SIZE} byte{'' if size - LENGTH_PREFIX_SIZE == 1 else 's'} follow the length)",
             offset=0,
         )
         return None

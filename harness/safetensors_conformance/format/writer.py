@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -40,12 +41,25 @@ def write_file(path: str | os.PathLike[str], tensors: TensorInput, metadata: Map
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=".safetensors-", suffix=".tmp")
     temporary = Path(name)
     try:
+        # mkstemp makes the file 0600; give it the mode of the file it replaces, or what the umask
+        # leaves of 0666, as open() would.
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as out:
             _write_all(out, prefix, ordered)
         temporary.replace(target)
     except BaseException:
         temporary.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask
 
 
 def _write_all(out: BinaryIO, prefix: bytes, ordered: list[tuple[str, Tensor]]) -> None:
