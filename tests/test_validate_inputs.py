@@ -9,8 +9,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -199,3 +201,34 @@ def test_a_closed_pipe_is_neither_pass_nor_fail() -> None:
         process.stdout.close()  # as `| head -1` does
         assert process.wait(timeout=120) == 141
         assert b"Traceback" not in process.stderr.read()
+
+
+def test_ctrl_c_during_run_exits_130_with_one_line_and_stops_the_workers(tmp_path: Path) -> None:
+    argv = [*SCRIPT, "run", "--impl", "tests.hostile_adapters:Forever", "--vector-id", "dtypes/f32-sample"]
+    argv += ["--vector-id", "root/array", "--out", str(tmp_path), "--quiet", "--vector-timeout", "60"]
+    root = Path(__file__).resolve().parent.parent
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root) as process:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "results.jsonl").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the worker is now inside the endless load
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+        assert process.stderr is not None
+        err = process.stderr.read().decode()
+    assert "Traceback" not in err
+    assert "interrupted: the results so far are in" in err
+    assert not _processes_running("hostile_adapters:Forever")  # no worker left spinning
+    assert (tmp_path / "results.jsonl").read_text().startswith('{"kind": "run"')
+
+
+def _processes_running(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

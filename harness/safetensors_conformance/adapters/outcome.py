@@ -19,6 +19,9 @@ from .protocol import Loaded
 #: Above this many tensors a worker reports one digest of the content instead of a list: a
 #: million-tensor listing would be a 130 MB reply.
 DIGEST_ABOVE = 10_000
+#: Tensors of at most this many bytes (the first few of a file) travel with their bytes in hex.
+SAMPLE_BYTES = 64
+SAMPLED_TENSORS = 16
 
 OutcomeKind = Literal["accepted", "rejected", "unsupported", "crash", "timeout", "memory-limit"]
 #: Outcomes an implementation reports itself; the others are the runner's findings.
@@ -51,6 +54,8 @@ class Outcome:
     #: floats, a negative dimension, metadata that is not strings). It is evidence, judged the same
     #: way whichever process found it, never a protocol failure.
     malformed: str | None = None
+    #: The returned bytes of small tensors, in hex, so that a wrong-content verdict can show them.
+    samples: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.kind}
@@ -62,6 +67,8 @@ class Outcome:
             else:
                 data["tensors"] = None if self.tensors is None else [t.to_json() for t in self.tensors]
             data["metadata"] = self.metadata
+            if self.samples:
+                data["samples"] = self.samples
         for key in ("error", "error_type", "detail"):
             value = getattr(self, key)
             if value is not None:
@@ -124,7 +131,12 @@ def from_loaded(loaded: Loaded) -> Outcome:
         return Outcome("accepted", malformed=str(error))
     if len(rows) > DIGEST_ABOVE:
         return Outcome("accepted", None, metadata, Digest(len(rows), content_digest(rows, metadata)))
-    return Outcome("accepted", tuple(map(TensorDigest._make, rows)), metadata)
+    samples = {
+        t.name: bytes(t.data).hex()
+        for t in loaded.tensors[:SAMPLED_TENSORS]
+        if isinstance(t.data, (bytes, bytearray)) and len(t.data) <= SAMPLE_BYTES
+    }
+    return Outcome("accepted", tuple(map(TensorDigest._make, rows)), metadata, samples=samples or None)
 
 
 def _row(tensor: Any) -> _Row:
@@ -189,7 +201,10 @@ def _accepted(message: dict[str, Any]) -> Outcome:
         return Outcome("accepted", None, metadata)
     if not isinstance(tensors, list):
         raise ProtocolError("'tensors' must be an array or null")
-    return Outcome("accepted", tuple(_tensor(t) for t in tensors), metadata)
+    samples = message.get("samples")
+    if not (isinstance(samples, dict) and all(isinstance(v, str) and set(v) <= _HEX for v in samples.values())):
+        samples = None
+    return Outcome("accepted", tuple(_tensor(t) for t in tensors), metadata, samples=samples)
 
 
 def _is_sha256(value: object) -> TypeGuard[str]:

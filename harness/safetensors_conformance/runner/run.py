@@ -156,6 +156,11 @@ class Implementation:
             self.session.close()
         return outcome
 
+    def kill(self) -> None:
+        """Stop the program at once, without asking (a run was interrupted)."""
+        if self.session is not None:
+            self.session.close(graceful=False)
+
     def close(self) -> None:
         if self.session is not None:
             self.session.close()
@@ -267,6 +272,7 @@ def _run(
 
     def drive_one(selection: str) -> None:
         implementation = Implementation(selection, settings)
+        live.append(implementation)
         try:
             description = implementation.start()
             with lock:
@@ -304,12 +310,19 @@ def _run(
         finally:
             implementation.close()
 
-    threads = [threading.Thread(target=drive, args=(s,), name=f"run {s}") for s in selections]
+    live: list[Implementation] = []
+    threads = [threading.Thread(target=drive, args=(s,), name=f"run {s}", daemon=True) for s in selections]
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+    except KeyboardInterrupt:
+        # Stop every program now, hung ones included (they run in sessions of their own, so the
+        # terminal's Ctrl-C never reached them); what was streamed stays valid for a resume.
+        for implementation in live:
+            implementation.kill()
+        raise
     finally:
         stream.close()
     if errors:

@@ -135,11 +135,17 @@ def content_problem(expected: Expected, outcome: Outcome, capabilities: Capabili
             if got.sha256 is None:
                 return f"tensor {name!r}: no bytes returned"
             if got.nbytes != want.nbytes or got.sha256 != want.sha256:
+                sample = (outcome.samples or {}).get(name)
+                shown = f" (returned {_hex(sample)})" if sample is not None else ""
                 return (
-                    f"tensor {name!r}: {got.nbytes} bytes with sha256 {got.sha256[:12]}..., "
+                    f"tensor {name!r}: {got.nbytes} bytes with sha256 {got.sha256[:12]}...{shown}, "
                     f"expected {want.nbytes} bytes with {(want.sha256 or '')[:12]}..."
                 )
     return None
+
+
+def _hex(text: str) -> str:
+    return " ".join(text[i : i + 2] for i in range(0, len(text), 2)) or "no bytes"
 
 
 def _short(value: object) -> str:
