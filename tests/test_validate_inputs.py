@@ -224,11 +224,11 @@ def test_ctrl_c_during_run_exits_130_with_one_line_and_stops_the_workers(tmp_pat
 
 def _processes_running(marker: str) -> list[int]:
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
+    for process in Path("/proc").iterdir():
+        if process.name.isdigit():
             try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
+                if marker.encode() in (process / "cmdline").read_bytes():
+                    found.append(int(process.name))
             except OSError:
                 continue
     return found
