@@ -194,3 +194,9 @@ def test_an_implementation_named_twice_is_a_usage_error(pytester: pytest.Pyteste
     result = pytester.runpytest("--impl=reference", "--impl=reference")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--impl names reference more than once*"])
+
+
+def test_phase_selects_vectors(pytester: pytest.Pytester) -> None:
+    wanted = sum(1 for v in COMMITTED if v.phase == "validation" and v.group == "offsets")
+    result = pytester.runpytest("--impl=reference", "--group=offsets", "--phase=validation")
+    result.assert_outcomes(passed=wanted)

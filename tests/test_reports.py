@@ -326,3 +326,20 @@ def test_adapters_lists_every_adapter_and_describes_any_selection() -> None:
     header, row = out.splitlines()[:2]
     assert row.index("no") == header.index("available")  # columns line up
     assert row.rstrip().endswith("CUDA is not available on this machine")
+
+
+CORPUS = load_corpus()
+
+
+def test_phase_selects_vectors_in_run_and_vectors_list(tmp_path: Path) -> None:
+    header_only = [v.id for v in CORPUS.vectors if v.phase == "header" and v.group == "buffer"]
+    status, out, _ = run("vectors", "list", "--group", "buffer", "--phase", "header")
+    assert status == 0
+    assert out.split() == header_only
+    status, _, _ = run(
+        "run", "--impl", "reference", "--group", "sizes", "--phase", "validation", "--out", str(tmp_path), "--quiet"
+    )
+    assert status == 0
+    document = json.loads((tmp_path / "results.json").read_text())
+    chosen = {CORPUS.get(v).phase for v in document["vectors"]}
+    assert chosen == {"validation"}

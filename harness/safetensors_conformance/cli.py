@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--expect", choices=["valid", "invalid", "acceptable"], help="only vectors with this outcome")
     listing.add_argument("--requirement", help="only vectors citing this requirement ID")
     listing.add_argument("--flag", help="only vectors carrying this flag")
+    listing.add_argument("--phase", choices=["header", "validation", "data"], help="only vectors of this phase")
     show = actions.add_parser("show", help="print a vector's manifest entry and the reference reader's report")
     show.add_argument("id", metavar="ID")
     checking = actions.add_parser("check", help="lint the corpus; exit 1 on any problem")

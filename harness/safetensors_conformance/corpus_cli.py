@@ -68,6 +68,7 @@ def _list(corpus: Corpus, args: argparse.Namespace, out: TextIO) -> int:
         and (args.expect is None or v.expect == args.expect)
         and (args.requirement is None or args.requirement.upper() in v.requirements)
         and (args.flag is None or args.flag in v.flags)
+        and (args.phase is None or v.phase == args.phase)
     ]
     if not args.stats:
         for vector in selected:

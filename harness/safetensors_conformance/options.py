@@ -57,6 +57,17 @@ SHARED = (
     ),
     Option("--requirement", "requirement", _repeatable("ID", "only vectors citing this requirement ID")),
     Option("--flag", "flag", _repeatable("FLAG", "only vectors carrying this flag")),
+    Option(
+        "--phase",
+        "phase",
+        {
+            "action": "append",
+            "default": [],
+            "choices": ["header", "validation", "data"],
+            "help": "only vectors of this phase: header (the prefix and header alone), validation (sizes and "
+            "the file length; a header-only reader may not see these), data (content read back) (repeatable)",
+        },
+    ),
     Option("--vector-id", "vector_id", _repeatable("ID", "only this vector id")),
     Option("--group", "group", _repeatable("GROUP", "only vectors of this group (the part of the id before /)")),
     Option("--no-synth", "no_synth", {"action": "store_true", "help": "leave out the large recipe vectors"}),

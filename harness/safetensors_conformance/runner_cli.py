@@ -75,7 +75,7 @@ def check_selections(selections: list[str]) -> None:
 def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
     """The vectors the shared filter options select (``get`` reads an option by its dest; the
     pytest plugin has no ``group``); unknown ids and an empty selection are usage errors."""
-    ids, groups = get("vector_id"), get("group") or []
+    ids, groups, phases = get("vector_id"), get("group") or [], set(get("phase") or [])
     requirements, flags = {r.upper() for r in get("requirement")}, set(get("flag"))
     chosen = [
         vector
@@ -84,6 +84,7 @@ def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
         and (not groups or vector.group in groups)
         and (not requirements or requirements & set(vector.requirements))
         and (not flags or flags & set(vector.flags))
+        and (not phases or vector.phase in phases)
         and not (get("no_synth") and vector.synth is not None)
     ]
     unknown = set(ids) - {v.id for v in corpus.vectors}

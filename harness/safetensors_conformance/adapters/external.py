@@ -27,7 +27,7 @@ from contextlib import suppress
 from typing import IO, Any
 
 from .outcome import Outcome, ProtocolError, parse_reply
-from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected, Unsupported
+from .protocol import Description, Loaded, LoadedTensor, Rejected, Unsupported
 
 PROTOCOL_VERSION = 1
 #: A reply line longer than this is not a reply: the program is printing something else.
@@ -388,15 +388,25 @@ class OneShotAdapter:
         self.memory_limit = memory_limit
 
     def describe(self) -> Description:
-        """Programs may print their description for ``--describe``; otherwise assume a full reader."""
+        """The program's answer to ``--describe``. Without one nothing says what it can return, so it
+        is not run (assuming a full reader of every dtype would turn its gaps into failures)."""
         try:
             done = subprocess.run([*self.argv, "--describe"], capture_output=True, timeout=30, check=False)
-            if done.returncode == 0:
-                return Description.from_json(json.loads(done.stdout))
-        except (OSError, ValueError, subprocess.TimeoutExpired) as error:
-            if isinstance(error, OSError):
-                return Description(self.argv[0], "unknown", available=False, reason=f"cannot run: {error}")
-        return Description(self.argv[0], "unknown", Capabilities())
+        except (OSError, subprocess.TimeoutExpired) as error:
+            return Description(self.argv[0], "unknown", available=False, reason=f"cannot run --describe: {error}")
+        try:
+            answer = json.loads(done.stdout) if done.returncode == 0 else None
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            return Description(
+                self.argv[0],
+                "unknown",
+                available=False,
+                reason=f"'{' '.join(self.argv)} --describe' printed no description (exit status {done.returncode}); "
+                "see docs/external-protocol.md",
+            )
+        return Description.from_json(answer)
 
     def outcome(self, path: str) -> Outcome:
         return run_once(self.argv, path, timeout=self.timeout, memory_limit=self.memory_limit)

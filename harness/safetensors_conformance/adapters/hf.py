@@ -10,22 +10,12 @@ NumPy cannot hold BF16, FP8, F4 or F6 and PyTorch has no F6: those are declared,
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..format.dtypes import DTYPES
 from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected, Unsupported
+from .tensors import TORCH_NAMES, from_numpy, from_torch
 
 _NUMPY_DTYPES = frozenset({"BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "C64", "F64", "I64", "U64"})
-_NUMPY_NAMES = {
-    "bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "uint16": "U16", "float16": "F16", "int32": "I32",
-    "uint32": "U32", "float32": "F32", "complex64": "C64", "float64": "F64", "int64": "I64", "uint64": "U64",
-}  # fmt: skip
-_TORCH_NAMES = {
-    "bool": "BOOL", "uint8": "U8", "int8": "I8", "int16": "I16", "uint16": "U16", "float16": "F16", "bfloat16": "BF16",
-    "int32": "I32", "uint32": "U32", "float32": "F32", "complex64": "C64", "float64": "F64", "int64": "I64",
-    "uint64": "U64", "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2", "float8_e4m3fnuz": "F8_E4M3FNUZ",
-    "float8_e5m2fnuz": "F8_E5M2FNUZ", "float8_e8m0fnu": "F8_E8M0", "float4_e2m1fn_x2": "F4",
-}  # fmt: skip
+_TORCH_DTYPES = frozenset(TORCH_NAMES.values())
 
 
 def _version(package: str) -> str | None:
@@ -91,7 +81,6 @@ class NumpyAdapter:
         )
 
     def load(self, path: str) -> Loaded:
-        import numpy as np
         import safetensors
 
         try:
@@ -102,15 +91,7 @@ class NumpyAdapter:
                     dtype = opened.get_slice(name).get_dtype()
                     if dtype not in _NUMPY_DTYPES:
                         raise Unsupported(f"NumPy has no {dtype}")
-                    array = opened.get_tensor(name)
-                    tensors.append(
-                        LoadedTensor(
-                            name,
-                            _NUMPY_NAMES[array.dtype.name],
-                            tuple(array.shape),
-                            np.ascontiguousarray(array).tobytes(),
-                        )
-                    )
+                    tensors.append(from_numpy(name, opened.get_tensor(name)))
         except safetensors.SafetensorError as error:
             raise Rejected(str(error)) from error
         return Loaded(tensors, metadata)
@@ -132,13 +113,12 @@ class TorchAdapter:
         implementation = f"safetensors (Hugging Face, safe_open torch {torch_version}, device {self.device})"
         if found is None or torch_version is None:
             return _missing(implementation, "safetensors" if found is None else "torch")
-        capabilities = Capabilities("full", frozenset(_TORCH_NAMES.values()), (self.device,))
+        capabilities = Capabilities("full", _TORCH_DTYPES, (self.device,))
         reason = _device_problem(self.device)
         return Description(implementation, found, capabilities, available=reason is None, reason=reason)
 
     def load(self, path: str) -> Loaded:
         import safetensors
-        import torch
 
         try:
             with safetensors.safe_open(path, framework="pt", device=self.device) as opened:
@@ -146,10 +126,9 @@ class TorchAdapter:
                 tensors = []
                 for name in opened.keys():  # noqa: SIM118 - safe_open has no __iter__
                     dtype = opened.get_slice(name).get_dtype()
-                    if dtype not in _TORCH_NAMES.values():
+                    if dtype not in _TORCH_DTYPES:
                         raise Unsupported(f"PyTorch has no {dtype}")
-                    tensor = opened.get_tensor(name)
-                    tensors.append(_from_torch(torch, name, tensor))
+                    tensors.append(from_torch(name, opened.get_tensor(name)))
         except safetensors.SafetensorError as error:
             raise Rejected(str(error)) from error
         return Loaded(tensors, metadata)
@@ -168,13 +147,3 @@ def _device_problem(device: str) -> str | None:
             return f"there is no {device} (this machine has {torch.cuda.device_count()} CUDA devices)"
         return None
     return f"device {device!r} is not supported by this adapter"
-
-
-def _from_torch(torch: Any, name: str, tensor: Any) -> LoadedTensor:
-    dtype = _TORCH_NAMES[str(tensor.dtype).removeprefix("torch.")]
-    host = tensor.detach().to("cpu").contiguous()
-    shape = tuple(host.shape)
-    if dtype == "F4":
-        shape = (*shape[:-1], shape[-1] * 2) if shape else (2,)
-    data = host.reshape(-1).view(torch.uint8).numpy().tobytes() if host.numel() else b""
-    return LoadedTensor(name, dtype, shape, data)

@@ -12,7 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
+from ..format.dtypes import DTYPES
+
 Kind = Literal["full", "header-only", "validator"]
+#: Every dtype of the spec's table: what an implementation is assumed to return unless it says.
+ALL_DTYPES: frozenset[str] = frozenset(DTYPES)
 
 
 class Rejected(Exception):
@@ -28,14 +32,17 @@ class Capabilities:
     """What an implementation can do, as its adapter declares it.
 
     ``kind``: ``full`` returns tensor bytes, ``header-only`` names, dtypes and shapes, and
-    ``validator`` only a verdict. ``dtypes``: the dtypes it can return (others are skipped, not
-    failed). ``devices``: where tensors land.
+    ``validator`` only a verdict. ``dtypes``: the dtypes it can return (vectors that need others
+    are skipped, not failed); every dtype unless it says otherwise, and an empty set is none.
+    ``devices``: where tensors land. ``metadata``: false for a library with no way to return a
+    file's metadata, whose content is then compared without it.
     """
 
     kind: Kind = "full"
-    dtypes: frozenset[str] = frozenset()
+    dtypes: frozenset[str] = ALL_DTYPES
     devices: tuple[str, ...] = ("cpu",)
     can_write: bool = False
+    metadata: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -43,15 +50,18 @@ class Capabilities:
             "dtypes": sorted(self.dtypes),
             "devices": list(self.devices),
             "can_write": self.can_write,
+            "metadata": self.metadata,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Capabilities:
+        dtypes = data.get("dtypes")
         return cls(
             data.get("kind", "full"),
-            frozenset(data.get("dtypes", ())),
+            ALL_DTYPES if dtypes is None else frozenset(dtypes),
             tuple(data.get("devices", ("cpu",))),
             bool(data.get("can_write", False)),
+            bool(data.get("metadata", True)),
         )
 
 

@@ -88,6 +88,14 @@ class Expected:
         """The same for a header-only reader, which returns no bytes (``nbytes`` and ``sha256`` null)."""
         return content_digest(((t.name, t.dtype, t.shape, None, None) for t in self.tensors), self.metadata)
 
+    def content_digest(self, *, bytes_: bool = True, metadata: bool = True) -> str:
+        """The digest a reader must report: without bytes for a header-only reader, without metadata
+        for one that cannot return it (then as if the file had none)."""
+        if metadata:
+            return self.digest if bytes_ else self.header_digest
+        rows = self.tensors if bytes_ else ((t.name, t.dtype, t.shape, None, None) for t in self.tensors)
+        return content_digest(rows, None)
+
     def to_json(self) -> dict[str, Any]:
         return {"tensors": [t.to_json() for t in self.tensors], "metadata": self.metadata}
 

@@ -65,7 +65,7 @@ def required_outcome(vector: Vector, policies: dict[str, Policy]) -> Policy:
 
 def unsupported_dtypes(expected: Expected | None, capabilities: Capabilities) -> set[str]:
     """Dtypes the vector's content needs that the implementation declared it cannot return."""
-    if expected is None or capabilities.kind == "validator" or not capabilities.dtypes:
+    if expected is None or capabilities.kind == "validator":
         return set()
     return {t.dtype for t in expected.tensors} - capabilities.dtypes
 
@@ -104,13 +104,13 @@ def content_problem(expected: Expected, outcome: Outcome, capabilities: Capabili
     if outcome.digest is not None:
         if outcome.digest.count != len(expected.tensors):
             return f"{outcome.digest.count} tensors, expected {len(expected.tensors)}"
-        digest = expected.header_digest if capabilities.kind == "header-only" else expected.digest
+        digest = expected.content_digest(bytes_=capabilities.kind != "header-only", metadata=capabilities.metadata)
         if outcome.digest.sha256 != digest:
             return "content differs (reported as one digest: names, dtypes, shapes, bytes or metadata)"
         return None
     if outcome.tensors is None:
         return "returned no tensors"
-    if (outcome.metadata or None) != (expected.metadata or None):
+    if capabilities.metadata and (outcome.metadata or None) != (expected.metadata or None):
         return f"metadata {_short(outcome.metadata)}, expected {_short(expected.metadata)}"
     returned: dict[str, TensorDigest] = {}
     for tensor in outcome.tensors:
