@@ -343,3 +343,17 @@ def test_phase_selects_vectors_in_run_and_vectors_list(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "results.json").read_text())
     chosen = {CORPUS.get(v).phase for v in document["vectors"]}
     assert chosen == {"validation"}
+
+
+def test_compare_exact_fails_on_any_change(results_dir: Path, tmp_path: Path) -> None:
+    same, _, _ = run("compare", "--exact", str(results_dir / "results.json"), str(results_dir / "results.json"))
+    assert same == 0
+
+    def improve(document: dict[str, Any]) -> None:
+        for result in document["results"]:
+            if result["implementation"] == "safetensors" and result["vector"] == "duplicates/name-three-times":
+                result["verdict"] = "pass"
+
+    better = _edited(results_dir, tmp_path, "better.json", improve)
+    assert run("compare", str(results_dir / "results.json"), str(better))[0] == 0  # an improvement is fine
+    assert run("compare", "--exact", str(results_dir / "results.json"), str(better))[0] == 1

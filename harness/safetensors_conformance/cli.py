@@ -140,6 +140,12 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
     comparing_parser.add_argument("before", metavar="BEFORE", help="results.json or results.jsonl")
     comparing_parser.add_argument("after", metavar="AFTER", help="results.json or results.jsonl")
     comparing_parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="exit 1 on any change (a verdict, an implementation's version, a vector added or removed), not "
+        "only on regressions: for checking a published matrix",
+    )
+    comparing_parser.add_argument(
         "--pair",
         action="append",
         default=[],

@@ -247,6 +247,8 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
         explicit[old] = new
     comparison = comparing.compare(read_results(Path(args.before)), read_results(Path(args.after)), explicit)
     print(comparing.render(comparison, str(args.before), str(args.after)), file=out)
+    if args.exact and comparison.differs:
+        return 1
     return 1 if comparison.regressions or comparison.empty else 0
 
 

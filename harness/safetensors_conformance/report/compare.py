@@ -43,6 +43,20 @@ class Comparison:
     def regressions(self) -> list[Change]:
         return [c for c in self.changes if c.regression]
 
+    @property
+    def differs(self) -> bool:
+        """Anything at all changed: a verdict, an implementation or its version, the vectors."""
+        renamed = any(old != new or "->" in label for old, new, label in self.pairs)
+        return bool(
+            self.changes
+            or renamed
+            or self.implementations_added
+            or self.implementations_removed
+            or self.vectors_added
+            or self.vectors_removed
+            or self.empty
+        )
+
 
 class PairError(ValueError):
     """A ``--pair`` that names a selection the results do not hold."""
