@@ -232,3 +232,16 @@ def _processes_running(marker: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def test_an_endless_stream_is_read_only_as_far_as_its_header_needs() -> None:
+    with Path("/dev/zero").open("rb") as endless:  # N = 0: the rest of the stream cannot matter
+        done = subprocess.run(
+            [*SCRIPT, "validate", "--json", "-"], stdin=endless, capture_output=True, timeout=60, check=False
+        )
+    assert done.returncode == 1
+    (result,) = json.loads(done.stdout)
+    assert result["primary"] == "HEADER-JSON"
+    trailing = cli("validate", "--json", "-", stdin=GOOD + bytes(3_000_000))  # counted to the last byte
+    (result,) = json.loads(trailing.stdout)
+    assert [v["message"].split(" after")[0] for v in result["violations"]] == ["3000000 bytes"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import io
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -138,22 +139,50 @@ def _is_stream(handle: BinaryIO) -> bool:
         return not handle.seekable()
 
 
+#: A stream is read at most this far past the end of the last tensor its header declares: enough
+#: to count trailing bytes exactly in any real file, and an end to reading an endless stream.
+STREAM_SLACK = 1 << 30
+
+
 def _spool(stream: BinaryIO) -> tuple[BinaryIO, int]:
     """Read a stream once: keep the length prefix and the header (at most the header limit), count
-    the rest. Returns the kept bytes as a file, and the stream's whole length."""
+    the rest, up to what the header declares plus :data:`STREAM_SLACK` (nothing more when the header
+    declares no buffer that could be checked). Returns the kept bytes as a file, and the length."""
     kept = _read_up_to(stream, LENGTH_PREFIX_SIZE)
+    budget = 0
     if len(kept) == LENGTH_PREFIX_SIZE:
         length = int.from_bytes(kept, "little")
         if length <= MAX_HEADER_LENGTH:
-            kept += _read_up_to(stream, length)
+            header = _read_up_to(stream, length)
+            kept += header
+            end = _declared_end(header) if len(header) == length else None
+            budget = 0 if end is None else end + STREAM_SLACK
     size = len(kept)
     chunk = bytearray(1 << 20)
-    while True:
-        count = stream.readinto(chunk)  # type: ignore[attr-defined]
+    while budget > 0:
+        count = stream.readinto(memoryview(chunk)[: min(len(chunk), budget)])  # type: ignore[attr-defined]
         if not count:
             break
         size += count
+        budget -= count
     return io.BytesIO(kept), size
+
+
+def _declared_end(header: bytes) -> int | None:
+    """The largest tensor end a header declares, when it is JSON enough to say; ``None`` when the
+    verdict cannot depend on the buffer (the header is not JSON, or not an object)."""
+    try:
+        root = json.loads(header)
+    except ValueError:
+        return None
+    if not isinstance(root, dict):
+        return None
+    ends = [
+        entry["data_offsets"][-1]
+        for name, entry in root.items()
+        if name != "__metadata__" and isinstance(entry, dict) and isinstance(entry.get("data_offsets"), list)
+    ]
+    return max((end for end in ends if type(end) is int and end >= 0), default=0)
 
 
 def _read_up_to(stream: BinaryIO, count: int) -> bytes:
