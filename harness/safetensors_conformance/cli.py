@@ -146,6 +146,11 @@ def add_run_arguments(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "only on regressions: for checking a published matrix",
     )
     comparing_parser.add_argument(
+        "--unstable",
+        metavar="FILE",
+        help="pairs 'SELECTION VECTOR_ID  # why', one per line, whose verdict varies between runs: not compared",
+    )
+    comparing_parser.add_argument(
         "--pair",
         action="append",
         default=[],

@@ -245,7 +245,16 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
         if not equals or not old or not new:
             raise RunUsageError(f"--pair {value!r}: expected BEFORE=AFTER (two selections)")
         explicit[old] = new
-    comparison = comparing.compare(read_results(Path(args.before)), read_results(Path(args.after)), explicit)
+    unstable: set[tuple[str, str]] = set()
+    if args.unstable:
+        for line in Path(args.unstable).read_text(encoding="utf-8").splitlines():
+            words = line.split("#", 1)[0].split()
+            if words:
+                if len(words) < 2:
+                    raise RunUsageError(f"{args.unstable}: expected 'SELECTION VECTOR_ID  # why', got {line!r}")
+                unstable.add((" ".join(words[:-1]), words[-1]))
+    before, after = read_results(Path(args.before)), read_results(Path(args.after))
+    comparison = comparing.compare(before, after, explicit, frozenset(unstable))
     print(comparing.render(comparison, str(args.before), str(args.after)), file=out)
     if args.exact and comparison.differs:
         return 1

@@ -7,6 +7,8 @@ library, copies device tensors back to the host, and undoes PyTorch's packing of
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,3 +71,27 @@ def from_torch(name: str, tensor: Any) -> LoadedTensor:
         shape = (*shape[:-1], shape[-1] * 2) if shape else (2,)
     data = host.reshape(-1).view(torch.uint8).numpy().tobytes() if host.numel() else b""
     return from_buffer(name, code, shape, data)
+
+
+def header_dtypes(path: str) -> list[tuple[str, str]]:
+    """``(name, dtype)`` for each entry whose dtype is a code of the spec, read from the header as
+    a reader would (the declared length, then JSON); empty when the header cannot be read that way,
+    and the library then judges the file by itself. Used only to find capability gaps."""
+    try:
+        with open(path, "rb") as file:  # noqa: PTH123 - a peek at the header, with its size
+            prefix = file.read(8)
+            size = os.fstat(file.fileno()).st_size
+            length = int.from_bytes(prefix, "little")
+            if len(prefix) < 8 or length > size - 8:
+                return []
+            root = json.loads(file.read(length).decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []
+    if not isinstance(root, dict):
+        return []
+    found = []
+    for name, entry in root.items():
+        dtype = entry.get("dtype") if name != "__metadata__" and isinstance(entry, dict) else None
+        if isinstance(dtype, str) and dtype in DTYPES:
+            found.append((name, dtype))
+    return found

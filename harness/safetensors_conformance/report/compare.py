@@ -96,7 +96,14 @@ def pair_implementations(
     return labelled
 
 
-def compare(before: Results, after: Results, explicit: dict[str, str] | None = None) -> Comparison:
+def compare(
+    before: Results,
+    after: Results,
+    explicit: dict[str, str] | None = None,
+    unstable: frozenset[tuple[str, str]] = frozenset(),
+) -> Comparison:
+    """``unstable``: (selection, vector) pairs whose verdict is known to vary from run to run (an
+    implementation reading out of bounds, say); they are neither changes nor unchanged."""
     old, new = before.by_implementation(), after.by_implementation()
     pairs = pair_implementations(before, after, explicit)
     changes = []
@@ -106,7 +113,7 @@ def compare(before: Results, after: Results, explicit: dict[str, str] | None = N
     for before_selection, after_selection, label in pairs:
         for vector, result in new.get(after_selection, {}).items():
             previous = old.get(before_selection, {}).get(vector)
-            if previous is None:
+            if previous is None or (after_selection, vector) in unstable:
                 continue
             if previous.verdict != result.verdict:
                 changes.append(Change(label, vector, previous.verdict, result.verdict))
