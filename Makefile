@@ -48,6 +48,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_runner.py
+	$(BIN)/python benchmarks/bench_matrix.py
 
 clean:
 	rm -rf $(VENV) .bench conformance-results dist build .pytest_cache .mypy_cache .ruff_cache .hypothesis
