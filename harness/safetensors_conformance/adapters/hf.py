@@ -11,6 +11,7 @@ NumPy cannot hold BF16, FP8, F4 or F6 and PyTorch has no F6: those are declared,
 from __future__ import annotations
 
 from ..format.dtypes import DTYPES
+from .devices import torch_device_problem
 from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected, Unsupported
 from .tensors import TORCH_NAMES, from_numpy, from_torch
 
@@ -114,7 +115,7 @@ class TorchAdapter:
         if found is None or torch_version is None:
             return _missing(implementation, "safetensors" if found is None else "torch")
         capabilities = Capabilities("full", _TORCH_DTYPES, (self.device,))
-        reason = _device_problem(self.device)
+        reason = torch_device_problem(self.device)
         return Description(implementation, found, capabilities, available=reason is None, reason=reason)
 
     def load(self, path: str) -> Loaded:
@@ -132,18 +133,3 @@ class TorchAdapter:
         except safetensors.SafetensorError as error:
             raise Rejected(str(error)) from error
         return Loaded(tensors, metadata)
-
-
-def _device_problem(device: str) -> str | None:
-    if device == "cpu":
-        return None
-    import torch
-
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            return "CUDA is not available on this machine"
-        index = int(device.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            return f"there is no {device} (this machine has {torch.cuda.device_count()} CUDA devices)"
-        return None
-    return f"device {device!r} is not supported by this adapter"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .devices import torch_device_problem
 from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected, Unsupported
 from .tensors import from_torch, header_dtypes
 
@@ -50,7 +51,7 @@ class Adapter:
             reason = f"fastsafetensors is not importable: {error}"
             return Description(implementation, "not installed", available=False, reason=reason)
         capabilities = Capabilities("full", dtypes, (self.device,), metadata=True)
-        problem = _device_problem(self.device)
+        problem = torch_device_problem(self.device)
         return Description(implementation, found, capabilities, available=problem is None, reason=problem)
 
     def load(self, path: str) -> Loaded:
@@ -100,18 +101,3 @@ def _flag(value: bool | str) -> bool:
     if text in {"0", "false", "no", "off"}:
         return False
     raise ValueError(f"nogds={value!r} is not a boolean (true or false)")
-
-
-def _device_problem(device: str) -> str | None:
-    if device == "cpu":
-        return None
-    if not device.startswith("cuda"):
-        return f"device {device!r} is not supported by this adapter (cpu or cuda[:N])"
-    import torch
-
-    if not torch.cuda.is_available():
-        return "CUDA is not available on this machine"
-    index = device.partition(":")[2] or "0"
-    if not index.isdigit() or int(index) >= torch.cuda.device_count():
-        return f"there is no {device} (this machine has {torch.cuda.device_count()} CUDA devices)"
-    return None

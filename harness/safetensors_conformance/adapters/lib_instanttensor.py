@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..format.dtypes import DTYPES
+from .devices import torch_device_problem
 from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected, Unsupported
 from .tensors import from_torch
 
@@ -58,7 +59,7 @@ class Adapter:
             # The header reader hands the dtype string back as it is: every code comes back.
             return Description(implementation, found, Capabilities("header-only", frozenset(DTYPES), metadata=True))
         capabilities = Capabilities("full", dtypes, (self.device,), metadata=True)
-        problem = _device_problem(self.device)
+        problem = torch_device_problem(self.device)
         return Description(implementation, found, capabilities, available=problem is None, reason=problem)
 
     def load(self, path: str) -> Loaded:
@@ -104,16 +105,3 @@ def _loader_dtypes() -> frozenset[str]:
     from instanttensor import _impl
 
     return frozenset(_impl.safetensors_to_torch_dtype)
-
-
-def _device_problem(device: str) -> str | None:
-    if not device.startswith("cuda"):
-        return f"device {device!r} is not supported by this adapter (cpu or cuda[:N])"
-    import torch
-
-    if not torch.cuda.is_available():
-        return "CUDA is not available on this machine"
-    index = device.partition(":")[2] or "0"
-    if not index.isdigit() or int(index) >= torch.cuda.device_count():
-        return f"there is no {device} (this machine has {torch.cuda.device_count()} CUDA devices)"
-    return None
