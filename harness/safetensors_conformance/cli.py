@@ -12,7 +12,6 @@ import gc
 import io
 import os
 import sys
-import traceback
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
@@ -212,6 +211,8 @@ def entry() -> NoReturn:
         # nor 1; 141 is what a program killed by SIGPIPE reports to the shell.
         status = EXIT_BROKEN_PIPE
     except Exception:  # a bug: say so, and never let it read as "does not conform"
+        import traceback
+
         traceback.print_exc()
         print("safetensors-conformance: internal error (the traceback above is a bug report)", file=sys.stderr)
         sys.stderr.flush()

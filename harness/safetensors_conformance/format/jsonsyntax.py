@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Final, NoReturn
 
+from .jsontext import JsonSyntaxError
+
 _TOKEN: Final = re.compile(
     r"""[ \t\n\r]*(?:
       (?P<string>"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*")
@@ -34,15 +36,6 @@ _STRING_PREFIX: Final = re.compile(r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-
 _CONSTANT: Final = re.compile(r"-?Infinity|NaN")
 #: Any string, once the text is known to be JSON; used to find unpaired surrogate escapes.
 _ANY_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-
-
-class JsonSyntaxError(Exception):
-    """The header is not JSON text: ``message`` says why, ``position`` is a character index."""
-
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.position = position
 
 
 # Parser states: what may come next.

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Final, NamedTuple
 
-from .jsonsyntax import JsonSyntaxError, check_syntax, unpaired_surrogates
 from .limits import CONFORMING_DEPTH
 
 __all__ = ["Decoded", "JsonSyntaxError", "NumberToken", "decode", "locate", "pointer", "skip_whitespace"]
@@ -37,6 +36,15 @@ _MAX_U64_DIGITS: Final = 20
 _WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 _CONSTANT: Final = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)', re.DOTALL)
 _DEPTH_TOKENS: Final = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{]+|[\]}]+', re.DOTALL)
+
+
+class JsonSyntaxError(Exception):
+    """The header is not JSON text: ``message`` says why, ``position`` is a character index."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
 
 
 class NumberToken:
@@ -129,6 +137,9 @@ def decode(text: str, start: int, object_hook: ObjectHook = tuple) -> Decoded:
         return _decode(object_hook, keep_signs, text, start)
     except RecursionError:
         pass
+    # Only over-deep headers get here: the scanner's patterns are compiled on first use, not at start-up.
+    from .jsonsyntax import check_syntax, unpaired_surrogates  # noqa: PLC0415
+
     check_syntax(text, start)  # raises at the first error, however deep
     reduced, regions = _blank_text(text)
     decoded = _decode(object_hook, True, reduced, start)
