@@ -90,7 +90,7 @@ def dimension(value: object, where: str) -> int:
     try:
         number = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise Malformed(f"{where}: dimension {_short(value)} is not an integer") from None
+        raise Malformed(f"{where}: dimension {short_repr(value)} is not an integer") from None
     if number < 0:
         raise Malformed(f"{where}: dimension {number} is negative")
     return number
@@ -101,16 +101,17 @@ def check_metadata(metadata: object) -> dict[str, str] | None:
     if metadata is None:
         return None
     if not isinstance(metadata, dict):
-        raise Malformed(f"metadata {_short(metadata)} is not a mapping")
+        raise Malformed(f"metadata {short_repr(metadata)} is not a mapping")
     for key, value in metadata.items():
         if type(key) is not str or type(value) is not str:
-            raise Malformed(f"metadata entry {_short(key)}: {_short(value)} is not a pair of strings")
+            raise Malformed(f"metadata entry {short_repr(key)}: {short_repr(value)} is not a pair of strings")
     return metadata
 
 
-def _short(value: object) -> str:
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters for a message."""
     text = repr(value)
-    return text if len(text) <= 60 else text[:59] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _Row = tuple[str, str, tuple[int, ...], int | None, str | None]
@@ -142,16 +143,16 @@ def from_loaded(loaded: Loaded) -> Outcome:
 def _row(tensor: Any) -> _Row:
     name, dtype, shape, data = tensor
     if type(name) is not str:
-        raise Malformed(f"tensor name {_short(name)} is not a string")
+        raise Malformed(f"tensor name {short_repr(name)} is not a string")
     if type(dtype) is not str:
-        raise Malformed(f"tensor {name!r}: dtype {_short(dtype)} is not a string")
+        raise Malformed(f"tensor {name!r}: dtype {short_repr(dtype)} is not a string")
     if type(shape) is tuple and all(type(d) is int and d >= 0 for d in shape):
         dims = shape  # the common case, checked without a call per dimension
     else:
         try:
             dims = tuple(dimension(d, f"tensor {name!r}") for d in shape)
         except TypeError:
-            raise Malformed(f"tensor {name!r}: shape {_short(shape)} is not a sequence") from None
+            raise Malformed(f"tensor {name!r}: shape {short_repr(shape)} is not a sequence") from None
     if data is None:
         return (name, dtype, dims, None, None)
     if not isinstance(data, (bytes, bytearray)):
@@ -221,7 +222,7 @@ def _tensor(item: Any) -> TensorDigest:
     if not isinstance(name, str) or not isinstance(dtype, str):
         raise ProtocolError("a tensor needs a string 'name' and 'dtype'")
     if not isinstance(shape, list):
-        raise Malformed(f"tensor {name!r}: shape {_short(shape)} is not an array")
+        raise Malformed(f"tensor {name!r}: shape {short_repr(shape)} is not an array")
     if not all(type(d) is int and d >= 0 for d in shape):
         shape = [dimension(d, f"tensor {name!r}") for d in shape]
     if "data" in item:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from ..adapters.outcome import Outcome
+from ..adapters.outcome import Outcome, short_repr
 from ..adapters.protocol import Capabilities
 from ..corpus.model import Expected, TensorDigest, Vector
 
@@ -111,7 +111,7 @@ def content_problem(expected: Expected, outcome: Outcome, capabilities: Capabili
     if outcome.tensors is None:
         return "returned no tensors"
     if capabilities.metadata and (outcome.metadata or None) != (expected.metadata or None):
-        return f"metadata {_short(outcome.metadata)}, expected {_short(expected.metadata)}"
+        return f"metadata {short_repr(outcome.metadata, 80)}, expected {short_repr(expected.metadata, 80)}"
     returned: dict[str, TensorDigest] = {}
     for tensor in outcome.tensors:
         if tensor.name in returned:
@@ -146,8 +146,3 @@ def content_problem(expected: Expected, outcome: Outcome, capabilities: Capabili
 
 def _hex(text: str) -> str:
     return " ".join(text[i : i + 2] for i in range(0, len(text), 2)) or "no bytes"
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:79] + "…"
