@@ -15,6 +15,8 @@ import safetensors_conformance as package
 from safetensors_conformance import Tensor, serialize
 from safetensors_conformance._resources import data_path
 from safetensors_conformance.cli import main
+from safetensors_conformance.corpus import load_corpus
+from safetensors_conformance.runner_cli import RunUsageError, select_vectors
 
 from .conftest import entry, make_file
 
@@ -150,3 +152,16 @@ def test_validate_of_a_conforming_file_imports_only_the_reader(tmp_path: Path) -
     path.write_bytes(serialize({"w": Tensor("U8", (2,), b"\x01\x02")}))
     done = subprocess.run([sys.executable, "-c", STARTUP_PROBE, str(path)], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_synth_only_selects_the_recipe_vectors_and_excludes_no_synth() -> None:
+    corpus = load_corpus()
+    options: dict[str, object] = {"vector_id": [], "requirement": [], "flag": [], "synth_only": True}
+    chosen = select_vectors(corpus, options.get)
+    recipes = [v.id for v in corpus.vectors if v.synth is not None]
+    assert [v.id for v in chosen] == recipes
+    assert len(recipes) >= 7
+    options["no_synth"] = True
+    with pytest.raises(RunUsageError):
+        select_vectors(corpus, options.get)
+    assert run("run", "--impl", "reference", "--no-synth", "--synth-only")[0] == 2

@@ -71,6 +71,7 @@ SHARED = (
     Option("--vector-id", "vector_id", _repeatable("ID", "only this vector id")),
     Option("--group", "group", _repeatable("GROUP", "only vectors of this group (the part of the id before /)")),
     Option("--no-synth", "no_synth", {"action": "store_true", "help": "leave out the large recipe vectors"}),
+    Option("--synth-only", "synth_only", {"action": "store_true", "help": "only the large recipe vectors"}),
     Option(
         "--policy",
         "policy",

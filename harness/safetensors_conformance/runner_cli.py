@@ -76,6 +76,8 @@ def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
     """The vectors the shared filter options select (``get`` reads an option by its dest; the
     pytest plugin has no ``group``); unknown ids and an empty selection are usage errors."""
     ids, groups, phases = get("vector_id"), get("group") or [], set(get("phase") or [])
+    if get("no_synth") and get("synth_only"):
+        raise RunUsageError("--no-synth and --synth-only exclude each other")
     requirements, flags = {r.upper() for r in get("requirement")}, set(get("flag"))
     chosen = [
         vector
@@ -86,6 +88,7 @@ def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
         and (not flags or flags & set(vector.flags))
         and (not phases or vector.phase in phases)
         and not (get("no_synth") and vector.synth is not None)
+        and not (get("synth_only") and vector.synth is None)
     ]
     unknown = set(ids) - {v.id for v in corpus.vectors}
     if unknown:
