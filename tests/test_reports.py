@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -61,25 +62,32 @@ class _Page(HTMLParser):
         super().__init__()
         self.tags: list[str] = []
         self.external: list[str] = []
-        self.open_details = 0
+        self.sections: dict[str, list[str]] = {}
+        self._section = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         values = dict(attrs)
-        if tag in ("script", "link", "img") or (tag == "style" and values.get("src")):
+        if "src" in values or tag in ("link", "img"):
             self.external.append(tag)
-        if tag == "details" and "open" in values:
-            self.open_details += 1
+        if tag == "section":
+            self._section = str(values.get("id"))
+            self.sections[self._section] = []
+        if tag == "tr" and values.get("class") == "vec":
+            self.sections[self._section].append(str(values.get("id")))
 
 
-def test_html_matrix_is_self_contained_and_opens_on_failures(results_dir: Path) -> None:
+def test_html_matrix_is_self_contained_and_lists_failures_first(results_dir: Path) -> None:
     page = _Page()
     page.feed((results_dir / "results.html").read_text())
     assert page.external == []
     assert "table" in page.tags
-    assert page.open_details == 2  # HEADER-UNIQUE-NAMES and META-UNIQUE-KEYS have failures
-    text = (results_dir / "results.html").read_text()
-    assert "vectors: <code>duplicates/name-identical-entries</code>" in text  # identical rows are folded
+    document = json.loads((results_dir / "results.json").read_text())
+    failing = {r["vector"] for r in document["results"] if r["verdict"].startswith("fail")}
+    rows = page.sections["HEADER-UNIQUE-NAMES"]
+    first = [vector in failing for vector in rows]
+    assert first == sorted(first, reverse=True)  # failing vectors, then the others
+    assert True in first and False in first
 
 
 def test_report_renders_again_from_results_json(results_dir: Path, tmp_path: Path) -> None:
@@ -280,7 +288,8 @@ def test_rejections_through_unexpected_errors_are_shown(results_dir: Path, tmp_p
     assert status == 0
     row = "| `safetensors` | `buffer/overlap-tied` | unexpected ValueError |"
     assert row in (tmp_path / "flagged.md").read_text()
-    assert "<code>buffer/overlap-tied</code></td><td>unexpected ValueError" in (tmp_path / "flagged.html").read_text()
+    row = '<td><code>safetensors</code></td><td>unexpected ValueError</td><td>1: <a href="#buffer/overlap-tied">'
+    assert row in (tmp_path / "flagged.html").read_text()
     assert "safetensors buffer/overlap-tied: unexpected ValueError" in out
 
 
@@ -357,3 +366,28 @@ def test_compare_exact_fails_on_any_change(results_dir: Path, tmp_path: Path) ->
     better = _edited(results_dir, tmp_path, "better.json", improve)
     assert run("compare", str(results_dir / "results.json"), str(better))[0] == 0  # an improvement is fine
     assert run("compare", "--exact", str(results_dir / "results.json"), str(better))[0] == 1
+
+
+def test_compare_pairs_selections_that_hold_equals_signs(results_dir: Path, tmp_path: Path) -> None:
+    def renamed(name: str) -> Callable[[dict[str, object]], None]:
+        def edit(document: dict[str, object]) -> None:
+            document["implementations"] = [
+                {**i, "selection": name, "implementation": name}
+                for i in document["implementations"]  # type: ignore[attr-defined]
+                if i["selection"] == "reference"
+            ]
+            document["results"] = [
+                {**r, "implementation": name}
+                for r in document["results"]  # type: ignore[attr-defined]
+                if r["implementation"] == "reference"
+            ]
+
+        return edit
+
+    old = _edited(results_dir, tmp_path, "old.json", renamed("lib==1.0"))
+    new = _edited(results_dir, tmp_path, "new.json", renamed("lib:key=value"))
+    status, out, _ = run("compare", str(old), str(new), "--pair", "lib==1.0=lib:key=value")
+    assert status == 0, out
+    assert "compared: lib==1.0 -> lib:key=value" in out
+    assert run("compare", str(old), str(new), "--pair", "lib==1.0=nothing")[0] == 2
+    assert run("compare", str(old), str(new), "--pair", "lib")[0] == 2

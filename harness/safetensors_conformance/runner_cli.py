@@ -242,12 +242,6 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
     from .report import compare as comparing
 
-    explicit = {}
-    for value in args.pair:
-        old, equals, new = value.partition("=")
-        if not equals or not old or not new:
-            raise RunUsageError(f"--pair {value!r}: expected BEFORE=AFTER (two selections)")
-        explicit[old] = new
     unstable: set[tuple[str, str]] = set()
     if args.unstable:
         for line in Path(args.unstable).read_text(encoding="utf-8").splitlines():
@@ -257,11 +251,29 @@ def _compare(args: argparse.Namespace, out: TextIO) -> int:
                     raise RunUsageError(f"{args.unstable}: expected 'SELECTION VECTOR_ID  # why', got {line!r}")
                 unstable.add((" ".join(words[:-1]), words[-1]))
     before, after = read_results(Path(args.before)), read_results(Path(args.after))
+    explicit = dict(_split_pair(value, before, after) for value in args.pair)
     comparison = comparing.compare(before, after, explicit, frozenset(unstable))
     print(comparing.render(comparison, str(args.before), str(args.after)), file=out)
     if args.exact and comparison.differs:
         return 1
     return 1 if comparison.regressions or comparison.empty else 0
+
+
+def _split_pair(value: str, before: Results, after: Results) -> tuple[str, str]:
+    """BEFORE=AFTER, split at the ``=`` that leaves a selection of each side (selections such as
+    ``safetensors==0.3.0`` or ``NAME:key=value`` hold ``=`` themselves)."""
+    splits = [
+        (value[:i], value[i + 1 :])
+        for i, char in enumerate(value)
+        if char == "=" and value[:i] in before.implementations and value[i + 1 :] in after.implementations
+    ]
+    if len(splits) == 1:
+        return splits[0]
+    if not splits:
+        if "=" not in value.strip("="):
+            raise RunUsageError(f"--pair {value!r}: expected BEFORE=AFTER (two selections)")
+        raise RunUsageError(f"--pair {value!r}: no split names a selection of the first results and one of the second")
+    raise RunUsageError(f"--pair {value!r}: ambiguous, it splits into selections in {len(splits)} ways")
 
 
 def read_results(path: Path) -> Results:
