@@ -20,6 +20,7 @@ import pytest
 from safetensors_conformance import Tensor, serialize
 from safetensors_conformance._resources import data_path
 from safetensors_conformance.cli import main
+from safetensors_conformance.format.reader import check
 
 from .conftest import entry, make_file
 
@@ -245,3 +246,26 @@ def test_an_endless_stream_is_read_only_as_far_as_its_header_needs() -> None:
     trailing = cli("validate", "--json", "-", stdin=GOOD + bytes(3_000_000))  # counted to the last byte
     (result,) = json.loads(trailing.stdout)
     assert [v["message"].split(" after")[0] for v in result["violations"]] == ["3000000 bytes"]
+
+
+class _Pipe(io.BytesIO):
+    """Bytes read as a stream: no file descriptor and no seeking, as from a pipe."""
+
+    def seekable(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("fileno")
+
+
+def test_a_stream_gets_the_same_findings_as_the_file_for_every_committed_vector() -> None:
+    files = sorted((VECTORS / "files").rglob("*.safetensors"))
+    assert len(files) > 500
+    differ = []
+    for path in files:
+        by_path, by_stream = check(path), check(_Pipe(path.read_bytes()))
+        if [(v.requirement, v.offset, v.pointer) for v in by_path.violations] != [
+            (v.requirement, v.offset, v.pointer) for v in by_stream.violations
+        ]:
+            differ.append(path.relative_to(VECTORS))
+    assert differ == []

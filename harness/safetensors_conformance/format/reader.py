@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import io
-import json
 import os
 import stat
 from collections.abc import Iterator
@@ -169,18 +168,25 @@ def _spool(stream: BinaryIO) -> tuple[BinaryIO, int]:
 
 
 def _declared_end(header: bytes) -> int | None:
-    """The largest tensor end a header declares, when it is JSON enough to say; ``None`` when the
-    verdict cannot depend on the buffer (the header is not JSON, or not an object)."""
+    """The largest tensor end a header declares, read as the checks read it (after any leading
+    whitespace, up to the end of its JSON value, however deep); ``None`` when the verdict cannot
+    depend on the buffer (the header is not UTF-8 JSON, or not an object)."""
     try:
-        root = json.loads(header)
-    except ValueError:
+        text = header.decode("utf-8")
+        start = 0
+        while start < len(text) and text[start] in WHITESPACE:
+            start += 1
+        root = decode(text, start).value
+    except (UnicodeDecodeError, JsonSyntaxError):
         return None
-    if not isinstance(root, dict):
+    if type(root) is not tuple:
         return None
     ends = [
-        entry["data_offsets"][-1]
-        for name, entry in root.items()
-        if name != "__metadata__" and isinstance(entry, dict) and isinstance(entry.get("data_offsets"), list)
+        offsets[-1]
+        for name, entry in root
+        if name != "__metadata__" and type(entry) is tuple
+        for field, offsets in entry
+        if field == "data_offsets" and type(offsets) is list and offsets
     ]
     return max((end for end in ends if type(end) is int and end >= 0), default=0)
 
