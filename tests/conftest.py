@@ -1,8 +1,26 @@
-"""Helpers shared by the tests: build files byte by byte."""
+"""Helpers shared by the tests: build files byte by byte; figures shown at the end of the run."""
 
 from __future__ import annotations
 
 import struct
+
+import pytest
+
+_SUMMARY = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def terminal_summary(request: pytest.FixtureRequest) -> list[str]:
+    """Lines appended here are printed after the test results (the format coverage figure)."""
+    return request.config.stash.setdefault(_SUMMARY, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    lines = terminalreporter.config.stash.get(_SUMMARY, [])
+    if lines:
+        terminalreporter.section("figures", sep="-")
+        for line in lines:
+            terminalreporter.line(line)
 
 
 def make_file(header: str | bytes, data: bytes = b"", *, padding: int = 0, length: int | None = None) -> bytes:

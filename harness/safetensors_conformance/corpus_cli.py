@@ -20,6 +20,8 @@ def run_vectors(args: argparse.Namespace, *, out: TextIO, err: TextIO) -> int:
     try:
         if args.action == "build":
             return _build(args.dir, out)
+        if args.action == "promote":
+            return _promote(args.files, args.dir, out)
         if args.action == "check":
             return _check(synthetic=not args.no_synth, regenerate=not args.no_regenerate, out=out)
         corpus = load_corpus()
@@ -105,20 +107,64 @@ def _check(*, synthetic: bool, regenerate: bool, out: TextIO) -> int:
     return 1 if problems else 0
 
 
+def _folder(directory: str | None) -> Path:
+    """The vectors folder a command changes: ``--dir``, else the source checkout's."""
+    if directory is not None:
+        return Path(directory)
+    root = checkout_root()
+    if root is None:
+        raise CorpusUsageError("not in a source checkout: give --dir")
+    return root / "vectors"
+
+
 def _build(directory: str | None, out: TextIO) -> int:
     from .corpus.generate import build, write
+    from .corpus.groups import fuzz
 
-    if directory is None:
-        root = checkout_root()
-        if root is None:
-            raise CorpusUsageError("not in a source checkout: give --dir")
-        folder = root / "vectors"
-    else:
-        folder = Path(directory)
-    built = build()
+    folder = _folder(directory)
+    shipped = data_root("vectors")
+    if folder.resolve() != shipped.resolve():
+        # Promoted findings are definitions kept as data: another folder gets the shipped ones
+        # and keeps its own.
+        for relative, content in fuzz.sources(shipped).items():
+            target = folder / relative
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(content)
+    built = build(folder)
     changed, removed = write(built, folder)
     print(
         f"{folder}: {len(built.files)} files ({changed} written, {removed} removed), manifest and index updated",
+        file=out,
+    )
+    return 0
+
+
+def _promote(files: list[str], directory: str | None, out: TextIO) -> int:
+    from .corpus.promote import PromotionError, promote
+
+    folder = _folder(directory)
+    if not (folder / "manifest.json").is_file():
+        raise CorpusUsageError(f"{folder} is not a vectors folder (no manifest.json)")
+    try:
+        outcomes = promote([Path(name) for name in files], folder)
+    except PromotionError as error:
+        raise CorpusUsageError(terminal(str(error))) from None
+    for outcome in outcomes:
+        judgement = outcome.judgement
+        if judgement is None:
+            shown = terminal(str(outcome.path))
+            print(f"{shown}: already in the corpus as {outcome.vector_id}; nothing to do", file=out)
+            continue
+        flags = f" under {', '.join(judgement.flags)}" if judgement.flags else ""
+        cited = ", ".join(judgement.requirements)
+        print(f"{outcome.vector_id}: added, {judgement.expect} ({cited}{flags}): {judgement.description}", file=out)
+        for note in outcome.notes:
+            print(f"  note: {note}", file=out)
+    added = sum(1 for outcome in outcomes if outcome.added)
+    print(
+        f"{folder}: {added} vector{'' if added == 1 else 's'} added, {len(outcomes) - added} already present"
+        + ("; manifest and index updated" if added else ""),
         file=out,
     )
     return 0

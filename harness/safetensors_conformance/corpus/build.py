@@ -54,6 +54,9 @@ class Draft:
     #: The spec range, when the vector's outcome was decided by a later version than its rules
     #: (e.g. the primary requirement under 1.1.0's precedence); default: from its requirements.
     spec: str | None = None
+    #: The manifest's provenance, when the draft brings its own (a fuzz finding's campaign);
+    #: default: the source and the group module that defines it.
+    provenance: dict[str, Any] | None = None
 
 
 # --- Byte-level builders ----------------------------------------------------------------------------

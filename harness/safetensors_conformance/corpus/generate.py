@@ -1,6 +1,7 @@
 """The deterministic generator: vector definitions → ``vectors/manifest.json``, ``files/``, ``index.tsv``.
 
 Running it twice gives the same bytes; ``vectors check`` regenerates in memory and compares.
+Promoted fuzz findings (``fuzz/`` of the vectors folder) are definitions too, read from the folder.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from .._resources import data_root
 from ..spec import spec_path, spec_version
 from . import MANIFEST_FORMAT, synth
 from .build import phase_of, spec_range
-from .groups import drafts
+from .groups import drafts, fuzz
 from .model import Vector
 
 CORPUS_VERSION = "1.1.0"
@@ -42,10 +45,12 @@ def flag_registry() -> dict[str, dict[str, str]]:
     }
 
 
-def build() -> Built:
+def build(source: Path | None = None) -> Built:
+    """The corpus; the fuzz findings come from the vectors folder ``source`` (default: the shipped one)."""
+    folder = source or data_root("vectors")
     vectors: list[dict[str, Any]] = []
     files: dict[str, bytes] = {}
-    for group, draft in drafts():
+    for group, draft in chain(drafts(), ((fuzz.GROUP, d) for d in fuzz.drafts(folder))):
         vector_id = f"{group}/{draft.name}"
         file = synth_spec = expected = expected_sha256 = None
         if draft.content is not None:
@@ -72,7 +77,7 @@ def build() -> Built:
             description=draft.description,
             sha256=sha256,
             size=size,
-            provenance={"source": draft.source, "detail": detail},
+            provenance=draft.provenance or {"source": draft.source, "detail": detail},
             spec=draft.spec or spec_range(draft.requirements, draft.flags),
             file=file,
             synth=synth_spec,

@@ -245,7 +245,7 @@ def _content_problem(report: Report, expected: Expected, path: Path) -> str | No
 
 
 def _regeneration(folder: Path) -> Iterator[str]:
-    built = build()
+    built = build(folder)
     if (folder / "manifest.json").read_text(encoding="utf-8") != built.manifest:
         yield "manifest.json differs from what the generator makes: run `safetensors-conformance vectors build`"
     if not (folder / "index.tsv").exists() or (folder / "index.tsv").read_text(encoding="utf-8") != built.index:

@@ -119,7 +119,7 @@ class Vector:
     description: str
     sha256: str
     size: int
-    provenance: dict[str, str]
+    provenance: dict[str, Any]
     spec: str
     file: str | None = None
     synth: dict[str, Any] | None = None
