@@ -1,68 +1,90 @@
-"""Render a results.html in headless Chromium and check the screenshot is a real page.
+"""Open a results.html in headless Chromium, time its rendering, and take screenshots to look at.
 
-    python scripts/screenshot_report.py RESULTS.html [OUT.png]
+    python scripts/screenshot_report.py RESULTS.html OUT_DIR [HASH ...]
 
-Needs Debian's chromium (``apt-get install chromium``). Checks that the PNG is as large as asked
-and not blank (many distinct colours in its pixels), and prints where it is, so a person can look.
+Writes ``OUT_DIR/top.png`` (the first screen), ``OUT_DIR/full.png`` (the whole page, cut at
+``FULL_LIMIT`` pixels), ``OUT_DIR/nojs.png`` (one vector's anchor with scripts off) and one
+``OUT_DIR/view-N.png`` per HASH (a filtered view such as ``impl=safetensors&verdict=failed``, or a
+vector's anchor such as ``buffer/overlap-tied``). Prints the page's size, the times to
+DOMContentLoaded and load, when the script was ready, and how many vector rows each view shows.
+
+Needs Debian's chromium at /usr/bin/chromium (``apt-get install chromium``) and the dev extra's
+Playwright, which drives that browser (no browser download).
 """
 
 from __future__ import annotations
 
-import shutil
-import struct
-import subprocess
 import sys
-import tempfile
-import zlib
 from pathlib import Path
 
-WIDTH, HEIGHT = 1400, 2000
+from playwright.sync_api import FloatRect, Page, ViewportSize, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+#: Without these, a Chromium with no network stalls on start-up trying to reach Google's services.
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
+#: A full-page PNG of 600 rows is tens of thousands of pixels tall: keep its top part.
+FULL_LIMIT = 12000
+#: Where the scriptless screenshot looks: a vector the committed matrix always has.
+NOJS_ANCHOR = "buffer/overlap-tied"
 
 
-def png_pixels(path: Path) -> tuple[int, int, bytes]:
-    """Width, height and the decompressed (filtered) scanlines of an 8-bit RGB(A) PNG."""
-    data = path.read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path} is not a PNG")
-    position, chunks, width, height = 8, [], 0, 0
-    while position < len(data):
-        length, kind = struct.unpack(">I4s", data[position : position + 8])
-        body = data[position + 8 : position + 8 + length]
-        if kind == b"IHDR":
-            width, height = struct.unpack(">II", body[:8])
-        elif kind == b"IDAT":
-            chunks.append(body)
-        position += 12 + length
-    return width, height, zlib.decompress(b"".join(chunks))
+def timings(page: Page) -> dict[str, float]:
+    """Milliseconds from navigation start to DOMContentLoaded, load, and the script's first paint."""
+    return dict(
+        page.evaluate(
+            """() => {
+              const n = performance.getEntriesByType("navigation")[0];
+              const paint = performance.getEntriesByName("first-contentful-paint")[0];
+              return {dom_content_loaded: n.domContentLoadedEventEnd, load: n.loadEventEnd,
+                      first_contentful_paint: paint ? paint.startTime : -1};
+            }"""
+        )
+    )
 
 
-def main() -> int:
-    source = Path(sys.argv[1]).resolve()
-    target = Path(sys.argv[2]) if len(sys.argv) > 2 else source.with_suffix(".png")
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        print("chromium is not installed (apt-get install chromium)", file=sys.stderr)
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", f"--screenshot={target.resolve()}",
-                source.as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )  # fmt: skip
-    width, height, pixels = png_pixels(target)
-    colours = len({pixels[i : i + 3] for i in range(0, min(len(pixels), 3_000_000), 3)})
-    print(f"{target}: {width}x{height}, {colours} distinct byte triples")
-    if (width, height) != (WIDTH, HEIGHT) or colours < 50:
-        print("the screenshot looks blank or truncated", file=sys.stderr)
-        return 1
+    source, folder, views = Path(argv[0]).resolve(), Path(argv[1]), argv[2:]
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is not installed (apt-get install chromium)", file=sys.stderr)
+        return 2
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"{source}: {source.stat().st_size} bytes")
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport=VIEWPORT)
+        page.goto(source.as_uri(), wait_until="load")
+        page.wait_for_selector("body[data-ready]")
+        print("timings (ms):", {k: round(v, 1) for k, v in timings(page).items()})
+        page.screenshot(path=folder / "top.png")
+        height = page.evaluate("document.documentElement.scrollHeight")
+        clip: FloatRect = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": min(height, FULL_LIMIT)}
+        page.screenshot(path=folder / "full.png", full_page=True, clip=clip)
+        print(f"page height {height} px; full.png holds the top {clip['height']} px")
+        for number, view in enumerate(views, start=1):
+            page.goto(f"{source.as_uri()}#{view}", wait_until="load")
+            page.wait_for_selector("body[data-ready]")
+            page.wait_for_timeout(100)
+            shown = page.get_attribute("body", "data-shown")
+            page.screenshot(path=folder / f"view-{number}.png")
+            print(f"view-{number}.png: #{view}: {shown} vector rows shown")
+        context = browser.new_context(java_script_enabled=False, viewport=VIEWPORT)
+        plain = context.new_page()
+        plain.goto(source.as_uri(), wait_until="load")
+        rows = plain.locator("tr.vec:visible").count()
+        plain.goto(f"{source.as_uri()}#{NOJS_ANCHOR}", wait_until="load")
+        plain.wait_for_timeout(300)
+        plain.screenshot(path=folder / "nojs.png")
+        print(f"nojs.png: scripts off, at #{NOJS_ANCHOR}; {rows} vector rows visible")
+        browser.close()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
