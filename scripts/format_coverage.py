@@ -13,11 +13,16 @@ branch the committed files miss and take minutes, so they are left out by defaul
 The arcs coverage reports can differ between Python versions; the list was made with CPython 3.11.
 
 Every branch left unreached, and every run of statements that no unreached branch leads into
-(a function no entry point calls), is a *gap*, named ``format/FILE:LINE->LINE`` (``exit`` when
-the branch leaves the function) or ``format/FILE:LINE[-LINE]``. Each gap must be listed with its
-reason in ``tests/coverage-unreached.txt``; the script fails when one is not, when a listed one
-is reached now (so the list stays true), or when the reference does anything but accept or
-reject with its own error, or reads one vector differently depending on how it is given.
+(a function no entry point calls), is a *gap*. A gap is named by its place in the innermost
+function (or class) that holds it, as line offsets from that function's ``def`` line, so that
+editing code above it does not rename it: ``format/FILE:SCOPE+FROM->+TO`` for a branch (``exit``
+when it leaves the function) and ``format/FILE:SCOPE+FIRST[-+LAST]`` for statements. SCOPE is the
+qualified name (``Class.method``, ``outer.inner``), ``#2`` for a second definition of one name,
+``<module>`` (offsets are then line numbers) outside any. Each gap must be listed with its
+reason in ``tests/coverage-unreached.txt``; the script fails when one is not (printing its source),
+when a listed one is no gap now (reached, or its code changed: the list stays true), or when the
+reference does anything but accept or reject with its own error, or reads one vector differently
+depending on how it is given.
 
 Exit status: 0 when the list matches and the reference behaved, 1 otherwise.
 """
@@ -25,6 +30,7 @@ Exit status: 0 when the list matches and the reference behaved, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import json
 import sys
@@ -180,22 +186,57 @@ def measure(*, synth: bool) -> tuple[dict[str, Any], list[str], int]:
     return data, problems, count
 
 
+MODULE_SCOPE = "<module>"
+
+
+def scopes(source: str) -> list[tuple[str, int]]:
+    """For each line (index 0 unused), the innermost function or class holding it, as (qualified
+    name, line of its ``def`` or ``class``); ``(MODULE_SCOPE, 0)`` outside any."""
+    count = source.count("\n") + 2
+    result = [(MODULE_SCOPE, 0)] * count
+    seen: dict[str, int] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                qualname = prefix + child.name
+                seen[qualname] = seen.get(qualname, 0) + 1
+                name = qualname if seen[qualname] == 1 else f"{qualname}#{seen[qualname]}"
+                end = child.end_lineno or child.lineno
+                # Outer scopes are visited first, so inner ones overwrite their lines.
+                result[child.lineno : end + 1] = [(name, child.lineno)] * (end + 1 - child.lineno)
+                visit(child, qualname + ".")
+            else:
+                visit(child, prefix)
+
+    visit(ast.parse(source), "")
+    return result
+
+
 def gaps(data: dict[str, Any]) -> list[Gap]:
     """Every unreached branch, then every run of unexecuted statements no unreached branch leads into."""
     found: list[Gap] = []
     for filename, info in sorted(data["files"].items()):
         path = Path(filename).resolve()
         name = f"{path.parent.name}/{path.name}"  # format/FILE, wherever the package is installed
-        lines = path.read_text(encoding="utf-8").splitlines()
+        source = path.read_text(encoding="utf-8")
+        lines = source.splitlines()
+        scope_of = scopes(source)
 
         def text(line: int, lines: list[str] = lines) -> str:
             return lines[line - 1].strip()
 
+        def place(first: int, *more: int, scope_of: list[tuple[str, int]] = scope_of) -> tuple[str, list[str]]:
+            """The scope of ``first`` and the offsets of ``first`` and ``more`` from its def line."""
+            scope, line = scope_of[first]
+            return scope, [f"+{n - line}" for n in (first, *more)]
+
         targets = set()
         for start, end in info["missing_branches"]:
-            target = "exit" if end < 0 else str(end)
+            scope, offsets = place(start, *([] if end < 0 else [end]))
+            target = "exit" if end < 0 else offsets[1]
             shown = "leaves the function" if end < 0 else text(end)
-            found.append(Gap(f"{name}:{start}->{target}", f"{text(start)}  ->  {shown}"))
+            found.append(Gap(f"{name}:{scope}{offsets[0]}->{target}", f"{text(start)}  ->  {shown}"))
             targets.add(end)
         missing = set(info["missing_lines"])
         statements = sorted(missing | set(info["executed_lines"]))
@@ -205,8 +246,8 @@ def gaps(data: dict[str, Any]) -> list[Gap]:
                 run.append(line)
                 continue
             if run and run[0] not in targets:
-                span = str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
-                found.append(Gap(f"{name}:{span}", text(run[0])))
+                scope, offsets = place(run[0], *run[1:][-1:])
+                found.append(Gap(f"{name}:{scope}{'-'.join(offsets)}", text(run[0])))
             run = []
     return found
 
@@ -261,8 +302,9 @@ def main(argv: list[str] | None = None) -> int:
             "totals": data["totals"],
             "summary": summary(data["totals"]),
             "gaps": [{"key": g.key, "source": g.source, "reason": reasons.get(g.key)} for g in found],
-            "unlisted": [g.key for g in result.unlisted],
-            "stale": list(result.stale),
+            # The source of an unlisted gap and the reason of a stale one say what they are.
+            "unlisted": [{"key": g.key, "source": g.source} for g in result.unlisted],
+            "stale": [{"key": key, "reason": reasons[key]} for key in result.stale],
             "problems": problems,
         }
         print(json.dumps(document, indent=1))
@@ -273,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         for gap in result.unlisted:
             print(f"unreached and not listed in {args.reasons.name}: {gap.key}  {gap.source}")
         for key in result.stale:
-            print(f"listed in {args.reasons.name} but reached now: {key}")
+            changed = "no such gap now (reached, or its code changed)"
+            print(f"listed in {args.reasons.name} but {changed}: {key}  {reasons[key]}")
         for problem in problems:
             print(f"reference misbehaves: {problem}")
     return 1 if result.unlisted or result.stale or problems else 0

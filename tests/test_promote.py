@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -220,16 +221,25 @@ DIFFERENT = {
     # in every other vector of the corpus, and so in a finding.
     "dtypes/f6-e2m3-bit-order": ("acceptable", "valid"),
     "dtypes/f6-e3m2-bit-order": ("acceptable", "valid"),
-    # Their BOOL tensors hold pattern bytes (0x25; 0x65, 0xca, ...), which break DATA-BOOL: the
-    # corpus calls them valid, promotion calls such a file acceptable under bool-values.
-    "dtypes/bool-scalar-and-empty": ("valid", "acceptable"),
-    "dtypes/every-dtype": ("valid", "acceptable"),
+}
+#: Committed vectors promotion refuses, with the start of its reason (kept true as well): a
+#: finding with more findings than the reference lists is to be minimized first, but the corpus
+#: holds two on purpose, to test the limit itself.
+REFUSED = {
+    "scale/non-object-entries-1001": "it has more findings than the reader reports",
+    "scale/misaligned-control-names-501": "it has more findings than the reader reports",
 }
 
 
 def test_promotion_judges_the_committed_vectors_as_the_corpus_does() -> None:
-    for vector in load_corpus().vectors:
+    vectors = load_corpus().vectors
+    assert set(DIFFERENT) | set(REFUSED) <= {v.id for v in vectors if v.file is not None}
+    for vector in vectors:
         if vector.file is None:
+            continue
+        if vector.id in REFUSED:
+            with pytest.raises(ValueError, match=f"^{re.escape(REFUSED[vector.id])}"):
+                judge((VECTORS / vector.file).read_bytes())
             continue
         judgement = judge((VECTORS / vector.file).read_bytes())
         if vector.id in DIFFERENT:

@@ -184,3 +184,17 @@ def test_lint_catches_a_missing_rejection_side(copy: Path) -> None:
     _tamper_manifest(copy, drop)
     problems = list(lint(copy, synthetic=False, regenerate=False))
     assert "OFFSETS-ORDER: no invalid or acceptable vector breaks it" in problems
+
+
+def test_lint_catches_a_valid_vector_with_bool_bytes_other_than_0_and_1(copy: Path) -> None:
+    def call_valid(document: dict[str, list[dict[str, object]]]) -> None:
+        for vector in document["vectors"]:
+            if vector["id"] == "dtypes/values-bool-two":
+                vector.update(expect="valid", flags=[])
+
+    _tamper_manifest(copy, call_valid)
+    problems = list(lint(copy, synthetic=False, regenerate=False))
+    assert (
+        "dtypes/values-bool-two: tensor 't' holds BOOL bytes other than 0x00 and 0x01 (DATA-BOOL): "
+        "such a file is acceptable under flag bool-values, not valid"
+    ) in problems

@@ -21,7 +21,7 @@ from .build import phase_of, spec_range
 from .groups import drafts, fuzz
 from .model import Vector
 
-CORPUS_VERSION = "1.1.0"
+CORPUS_VERSION = "1.2.0"
 FILES = "files"
 _FLAG_ROW = re.compile(r"^\| `([a-z0-9-]+)` \| `([A-Z0-9-]+)` \| (.+?) \| (.+?) \|$", re.MULTILINE)
 

@@ -1,7 +1,8 @@
 """``vectors check``: everything that must hold for the corpus, each problem reported once.
 
 The manifest follows its schema; ids are unique and never reused; files match the manifest and
-stay small; the reference reader agrees with every vector; valid headers pass the header schema;
+stay small; the reference reader agrees with every vector; valid vectors hold no BOOL byte but
+0x00 and 0x01 (DATA-BOOL, which the reference does not read); valid headers pass the header schema;
 every requirement has vectors; regenerating gives the same bytes.
 """
 
@@ -223,6 +224,8 @@ def _judge(vector: Vector, expected: Expected | None, report: Report, path: Path
     problem = _content_problem(report, expected, path)
     if problem:
         yield f"{vector.id}: the reference reads different content: {problem}"
+    if vector.expect == "valid":
+        yield from (f"{vector.id}: {finding}" for finding in _bool_problems(report, path))
 
 
 def _content_problem(report: Report, expected: Expected, path: Path) -> str | None:
@@ -242,6 +245,21 @@ def _content_problem(report: Report, expected: Expected, path: Path) -> str | No
         if hashlib.sha256(buffer[info.begin : info.end]).hexdigest() != want.sha256:
             return f"tensor {info.name!r}: bytes differ"
     return None
+
+
+def _bool_problems(report: Report, path: Path) -> Iterator[str]:
+    """DATA-BOOL, which the reference's checks do not read: a valid vector's BOOL bytes are 0x00 or 0x01."""
+    header = report.header
+    assert header is not None
+    with path.open("rb") as file:
+        for info in header.tensors.values():
+            if info.dtype == "BOOL":
+                file.seek(header.data_start + info.begin)
+                if file.read(info.nbytes).translate(None, b"\x00\x01"):
+                    yield (
+                        f"tensor {info.name!r} holds BOOL bytes other than 0x00 and 0x01 (DATA-BOOL): "
+                        "such a file is acceptable under flag bool-values, not valid"
+                    )
 
 
 def _regeneration(folder: Path) -> Iterator[str]:

@@ -83,6 +83,11 @@ def _deep_ignored_values() -> Iterator[Draft]:
             ("lone-high-surrogate", '"\\ud800"', "HEADER-STRINGS", "a string with a lone high surrogate escape"),
             ("lone-low-surrogate", '"x\\udfffy"', "HEADER-STRINGS", "a string with a lone low surrogate escape"),
             ("surrogate-name", '{"\\ud83d":0}', "HEADER-STRINGS", "a member name with a lone surrogate escape"),
+            ("two-strings", '"a" "b"', "HEADER-JSON", "two strings in a row"),
+            ("array-after-value", "1[", "HEADER-JSON", "an array right after a value"),
+            ("object-after-value", "1{", "HEADER-JSON", "an object right after a value"),
+            ("colon-in-array", "1:2", "HEADER-JSON", "a colon between array elements"),
+            ("invalid-unicode-escape", '"\\u12G4"', "HEADER-JSON", "the escape \\u12G4 (G is not a hex digit)"),
         ):
             yield invalid(
                 f"ignored-field-{depth}-{name}",
@@ -90,6 +95,21 @@ def _deep_ignored_values() -> Iterator[Draft]:
                 requirement,
                 frame(field + _nest(depth, inner) + "}}", W.data),
             )
+        # The header ends inside the string, so the brackets never close.
+        yield invalid(
+            f"ignored-field-{depth}-unterminated-string",
+            f"an unknown field nested {depth} deep in which a string runs to the end of the header",
+            "HEADER-JSON",
+            frame(field + "[" * depth + '"abc', W.data),
+        )
+        opened = field + "[" * depth + '"'
+        yield invalid(
+            f"ignored-field-{depth}-backslash-at-end",
+            f"an unknown field nested {depth} deep whose string ends the header with a backslash",
+            "HEADER-JSON",
+            # Letters, not padding, make the header a multiple of 8 bytes (LAYOUT-HEADER-ALIGN).
+            frame(opened + "a" * (-(len(opened) + 1) % 8) + "\\", W.data, pad=False),
+        )
         yield acceptable(
             f"ignored-field-{depth}-surrogate-pair",
             f"an unknown field nested {depth} deep that holds a valid surrogate pair and every JSON value kind",
@@ -103,4 +123,27 @@ def _deep_ignored_values() -> Iterator[Draft]:
         "an unknown field of 5000 opening brackets, closed by only 4999",
         "HEADER-JSON",
         frame(field + "[" * 5000 + "]" * 4999 + "}}", W.data),
+    )
+    # Byte offsets of the deep part differ from character offsets once the header is not ASCII.
+    yield acceptable(
+        "ignored-field-5000-non-ascii-name",
+        'an unknown field named "\u00e9" (two bytes in UTF-8) nested 5000 deep',
+        "ENTRY-FIELDS-KNOWN",
+        "entry-unknown-fields",
+        frame('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"\u00e9":' + _nest(5000) + "}}", W.data),
+        {"a": W},
+    )
+    yield acceptable(
+        "ignored-field-5000-and-empty-deep-array",
+        "an unknown field nested 5000 deep and another holding an empty array four levels down, [[]]",
+        "ENTRY-FIELDS-KNOWN",
+        "entry-unknown-fields",
+        frame(field + _nest(5000) + ',"y":[[]]}}', W.data),
+        {"a": W},
+    )
+    yield invalid(
+        "ignored-field-5000-padding-brackets",
+        "an unknown field nested 5000 deep, then padding that opens four brackets and never closes them",
+        "HEADER-PADDING",
+        frame(field + _nest(5000) + "}} [[[[", W.data),
     )

@@ -104,6 +104,12 @@ def drafts() -> Iterator[Draft]:
             "DTYPE-KNOWN",
             frame(obj(("a", entry(name, (0,), (0, 0))))),
         )
+    yield invalid(
+        "unknown-in-two-entries",
+        "the dtypes 'X' and 'Y' in two tensor entries: each finding is located",
+        "DTYPE-KNOWN",
+        frame(obj(("a", entry("X")), ("b", entry("Y", offsets=(2, 4)))), bytes(4)),
+    )
     for name in LOWERCASE:
         yield invalid(
             f"lowercase-{_slug(name)}",

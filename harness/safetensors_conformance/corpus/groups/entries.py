@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from ..build import Draft, acceptable, entry, frame, invalid, obj, tensor, valid
 
 W = tensor("U8", (2,))
+U = tensor("U8", (1,))
 
 
 def drafts() -> Iterator[Draft]:
@@ -56,6 +57,27 @@ def drafts() -> Iterator[Draft]:
             frame('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],' + member + "}}", W.data),
             {"a": W},
         )
+    yield acceptable(
+        "unknown-field-twice",
+        'an unknown member given twice ("x":1,"x":2); a reader may ignore both',
+        "ENTRY-FIELDS-KNOWN",
+        "entry-unknown-fields",
+        frame('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2],"x":1,"x":2}}', W.data),
+        {"a": W},
+    )
+    half = tensor("U16", (1,), 2)
+    yield acceptable(
+        "unknown-field-misaligned",
+        "an unknown member in the entry of a U16 tensor at buffer offset 1 (a warning: DATA-ALIGNED)",
+        "ENTRY-FIELDS-KNOWN",
+        "entry-unknown-fields",
+        frame(
+            obj(("a", entry(shape=(1,), offsets=(0, 1))), ("b", entry("U16", (1,), (1, 3))[:-1] + ',"x":0}')),
+            U.data + half.data,
+        ),
+        {"a": U, "b": half},
+        order=["a", "b"],
+    )
     yield acceptable(
         "unknown-field-first",
         "an unknown member before the known ones",

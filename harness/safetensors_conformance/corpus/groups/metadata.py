@@ -110,6 +110,12 @@ def drafts() -> Iterator[Draft]:
         "META-STRING-VALUES",
         frame(obj(("__metadata__", entry(shape=(0,), offsets=(0, 0))))),
     )
+    yield invalid(
+        "tensor-named-metadata-with-data",
+        "a well-formed 2-byte tensor entry, and its bytes, under the reserved name __metadata__",
+        "META-STRING-VALUES",
+        frame(obj(("__metadata__", E)), W.data),
+    )
     # The metadata member is recognised after unescaping (spec section 1).
     for name, member in (
         ("escaped-name", "\\u005f_metadata__"),

@@ -1,4 +1,4 @@
-"""The header's JSON value must be an object (HEADER-ROOT-OBJECT)."""
+"""The header's JSON value must be an object (HEADER-ROOT-OBJECT), an object of tensor entries."""
 
 from __future__ import annotations
 
@@ -25,3 +25,10 @@ def drafts() -> Iterator[Draft]:
             frame(text, b"\x01\x02" if "entry" in name else b""),
         )
     yield valid("empty-object", "the empty object: no tensors, no metadata", ["HEADER-ROOT-OBJECT"], {})
+    yield invalid(
+        "tensor-entry",
+        'the header is one tensor entry, not an object of them: its members "dtype", "shape" and '
+        '"data_offsets" are not tensor entries',
+        "ENTRY-OBJECT",
+        frame(entry(), b"\x01\x02"),
+    )

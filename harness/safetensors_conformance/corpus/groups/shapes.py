@@ -38,6 +38,12 @@ def drafts() -> Iterator[Draft]:
             "NUMBER-FORM",
             frame(obj(("a", entry(shape=text, offsets=(0, 2)))), W.data),
         )
+    yield invalid(
+        "dimension-fraction-then-negative-offset",
+        "the first of two dimensions written as 1.5, and an end offset of -1: two findings, each located",
+        "NUMBER-FORM",
+        frame(obj(("a", entry(shape="[1.5,2]", offsets="[0,-1]"))), W.data),
+    )
     for name, text, what in (
         ("2-pow-64", "[0,18446744073709551616]", "2^64"),
         ("2-pow-64-plus-one", "[0,18446744073709551617]", "2^64 + 1"),
