@@ -4,13 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup certify test lint bench matrix clean
+.PHONY: setup certify test lint bench matrix matrix-recipes history clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,impls]'
 	if command -v npm >/dev/null; then npm ci --silent --prefix examples/hf-hub-js; fi
+# Debian's chromium, for the browser test of the HTML report (tests/test_report_html.py).
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+		|| echo "chromium is not installed: tests/test_report_html.py skips its browser tests"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -29,12 +32,32 @@ certify: $(STAMP)
 MATRIX_IMPLS = reference safetensors safetensors-np safetensors-pt torch-dcp tinygrad pure-safetensors gguf \
 	runai-model-streamer fastsafetensors instanttensor unifiedefficientloader mlx huggingface-hub \
 	safetensors-print modelvet
+# The CUDA paths: reported as unavailable (with the reason) on a machine without a GPU; on one,
+# scripts/gpu-matrix.sh runs them (README, "On a GPU").
+MATRIX_CUDA = safetensors-pt:device=cuda:0 fastsafetensors:device=cuda:0,nogds=true \
+	fastsafetensors:device=cuda:0,nogds=false instanttensor:device=cuda:0 runai-model-streamer:device=cuda:0
 matrix: $(STAMP)
-	$(BIN)/safetensors-conformance run $(foreach i,$(MATRIX_IMPLS),--impl $(i)) \
+	$(BIN)/safetensors-conformance run $(foreach i,$(MATRIX_IMPLS) $(MATRIX_CUDA),--impl $(i)) \
 		--impl "serve:node examples/js-reader/reader.mjs --serve" --impl "serve:node examples/hf-hub-js/reader.mjs --serve" \
 		--no-synth --jobs 2 --fresh --quiet --out results; \
 		test $$? -le 1
 	rm -f results/results.jsonl results/.lock
+
+# The same implementations over the seven large recipe vectors (headers of 50-100 MB, a million
+# tensors): about 7 minutes with 2 jobs. A reader slower than the per-vector deadline gets a
+# timeout verdict. Published in results/recipes/, linking to the spec page one folder up.
+matrix-recipes: $(STAMP)
+	$(BIN)/safetensors-conformance run $(foreach i,$(MATRIX_IMPLS),--impl $(i)) \
+		--impl "serve:node examples/js-reader/reader.mjs --serve" --impl "serve:node examples/hf-hub-js/reader.mjs --serve" \
+		--synth-only --jobs 2 --fresh --quiet --spec-url ../spec.html --out results/recipes; \
+		test $$? -le 1
+	rm -f results/recipes/results.jsonl results/recipes/.lock
+
+# The release history (results/history/): every release of the Hugging Face library from 0.3.0 and
+# seven of @huggingface/hub, each installed in an environment of its own under .history/ (kept and
+# reused; building them needs the package registries), run through the external-program protocol.
+history: $(STAMP)
+	$(BIN)/python scripts/release_history.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

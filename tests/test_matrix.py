@@ -22,12 +22,20 @@ PUBLISHED = ROOT / "results" / "results.json"
 def test_the_published_matrix_still_holds(tmp_path: Path) -> None:
     published = json.loads(PUBLISHED.read_text())
     selections = published["selections"]
-    assert len(selections) >= 16
+    assert sum(d["available"] for d in published["implementations"]) >= 16
     argv = ["run", *(f"--impl={s}" for s in selections), "--no-synth", "--jobs", "2", "--quiet", "--out", str(tmp_path)]
     out = io.StringIO()
     status = main(argv, out, io.StringIO())
     assert status in (0, 1), out.getvalue()
-    assert "not run:" not in out.getvalue(), out.getvalue()
+    # Only what the published matrix records as unavailable (the CUDA paths here) may be missing,
+    # and for the reason it records.
+    unavailable = {
+        f"not run: {description['selection']}: {description['reason']}"
+        for description in published["implementations"]
+        if not description["available"]
+    }
+    missing = {line for line in out.getvalue().splitlines() if line.startswith("not run:")}
+    assert missing == unavailable, out.getvalue()
     compared = io.StringIO()
     unstable = str(ROOT / "results" / "unstable.txt")
     argv = ["compare", "--exact", "--unstable", unstable, str(PUBLISHED), str(tmp_path / "results.json")]
