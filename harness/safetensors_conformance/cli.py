@@ -73,10 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
     checking.add_argument("--no-regenerate", action="store_true", help="skip the byte-identical regeneration check")
     building = actions.add_parser("build", help="regenerate the corpus (in a source checkout)")
     building.add_argument("--dir", type=str, help="where to write (default: the checkout's vectors/)")
+    promoting = actions.add_parser("promote", help="add fuzz findings to the corpus as vectors (in a source checkout)")
+    promoting.add_argument(
+        "files", nargs="+", metavar="FILE", help="a finding's bytes, FILE.bin (and its sidecar FILE.json if present)"
+    )
+    promoting.add_argument("--dir", type=str, help="the vectors folder to add to (default: the checkout's vectors/)")
     materialize = actions.add_parser("materialize", help="write recipe vectors into the cache and print their paths")
     materialize.add_argument("ids", nargs="*", metavar="ID", help="vector ids (default: every recipe)")
 
     add_run_arguments(commands)
+    from .fuzz_cli import add_fuzz_arguments
+
+    add_fuzz_arguments(commands)
     return parser
 
 
@@ -188,6 +196,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             from .runner_cli import run_command
 
             return run_command(args, out, err)
+        if args.command == "fuzz":
+            from .fuzz_cli import run_fuzz
+
+            return run_fuzz(args, out, err)
     except UsageError as error:
         print(f"safetensors-conformance: error: {error}", file=err)
         return EXIT_USAGE

@@ -89,7 +89,8 @@ def _slow_int(text: str) -> int | NumberToken:
 
 ObjectHook = Callable[[list[tuple[str, object]]], object]
 _DECODERS: dict[tuple[ObjectHook, bool], json.JSONDecoder] = {}
-_SKIP: Final = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+# Skipping a value must not convert it: Python refuses integers of over 4,300 digits (READER-ROBUST).
+_SKIP: Final = json.JSONDecoder(parse_int=len, parse_float=len, parse_constant=len).scan_once  # type: ignore[attr-defined]
 
 
 def _decoder(object_hook: ObjectHook, keep_signs: bool) -> json.JSONDecoder:
