@@ -87,6 +87,8 @@ class Plan:
     #: More libFuzzer options, passed as they are (``-use_value_profile=1``, ``-fork=4``...).
     extra: tuple[str, ...] = ()
     bytes_only: bool = False
+    #: Coverage feedback from the instrumented reference; without it, throughput mode (see Config).
+    coverage: bool = True
     #: The command of a fuzzing process (default: this interpreter running :mod:`.entry`).
     entry: tuple[str, ...] | None = None
     seeds: tuple[Path, ...] | None = None
@@ -252,6 +254,7 @@ class Campaign:
                 status=str((self.out / f"status-{job}.json").resolve()),
                 launcher=str(launcher.resolve()),
                 bytes_only=self.plan.bytes_only,
+                coverage=self.plan.coverage,
             )
             config.write(self.out / f"config-{job}.json")
             commands.append(
@@ -267,6 +270,7 @@ class Campaign:
                     f"-seed={self.seed + job}",
                     f"-artifact_prefix={self.raw.resolve()}/",
                     "-print_final_stats=1",
+                    *(() if self.plan.coverage else ("-keep_seed=1",)),
                     *self.plan.extra,
                 ]
             )
