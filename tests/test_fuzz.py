@@ -286,6 +286,8 @@ def test_throughput_mode_mutates_the_kept_seeds_without_instrumenting(tmp_path: 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["findings"] == []
     assert summary["executions"] >= 10_000
+    assert (summary["coverage_feedback"], summary["coverage"]) == (False, None)
+    assert "no coverage feedback" in stdout
     kept = re.search(r"INITED corp: (\d+)", log)
     assert kept is not None
     assert int(kept.group(1)) > 100  # the seeds are kept: without feedback libFuzzer would drop them

@@ -196,8 +196,13 @@ def _print_summary(document: dict[str, Any], folder: Path, out: TextIO) -> None:
     print(
         f"{document['target']}{'' if document['impl'] is None else ' ' + document['impl']}: "
         f"{document['executions']:,} executions in {document['elapsed']:.0f} s "
-        f"({document['exec_per_second']:,.0f}/s), coverage {document['coverage']:,}, "
-        f"features {document['features']:,}, corpus {document['corpus']:,}",
+        f"({document['exec_per_second']:,.0f}/s), "
+        + (
+            f"coverage {document['coverage']:,}, features {document['features']:,}, "
+            if document["coverage_feedback"]
+            else "no coverage feedback, "
+        )
+        + f"corpus {document['corpus']:,}",
         file=out,
     )
     findings = document["findings"]
