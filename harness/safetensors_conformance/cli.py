@@ -242,31 +242,46 @@ def _expand(paths: Sequence[str]) -> Iterator[tuple[str, str | None, str | None]
     """Each input as (display path, file, problem); directories expand to their .safetensors files.
 
     Inside a directory, everything named ``*.safetensors`` that is not a directory is checked, so a
-    FIFO or a dangling link is reported, not skipped; so is every directory that cannot be read.
+    FIFO or a dangling link is reported, not skipped; so is every directory that cannot be read. A
+    directory that holds a sharded checkpoint is yielded as itself, with neither file nor problem:
+    it is checked as a whole (spec/checkpoint.md).
     """
     for raw in paths:
         if raw != STDIN and os.path.isdir(raw):
             unreadable: list[OSError] = []
-            found = sorted(
-                os.path.join(folder, name)
-                for folder, _, names in os.walk(raw, onerror=unreadable.append)
-                for name in names
-                if name.endswith(".safetensors")
-            )
+            found: list[tuple[str, bool]] = []
+            for folder, _, names in os.walk(raw, onerror=unreadable.append):
+                if _holds_checkpoint(names):
+                    found.append((folder, True))
+                else:
+                    found.extend((os.path.join(folder, name), False) for name in names if name.endswith(".safetensors"))
+            found.sort()
             for error in unreadable:
                 yield str(error.filename), None, f"cannot read this directory: {error.strerror or error}"
             if not found and not unreadable:
                 yield raw, None, "no *.safetensors files in this directory"
-            for file in found:
-                yield file, file, None
+            for file, is_checkpoint in found:
+                yield file, None if is_checkpoint else file, None
         else:
             yield raw, raw, None
+
+
+def _holds_checkpoint(names: list[str]) -> bool:
+    """An index file or a shard set member among a directory's names; the checkpoint code is
+    imported only for a directory that may hold one."""
+    if not any(n.endswith(".safetensors.index.json") or ("-of-" in n and n.endswith(".safetensors")) for n in names):
+        return False
+    from .checkpoint.names import holds_checkpoint
+
+    return holds_checkpoint(names)
 
 
 def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
     results: list[dict[str, object]] = []
     io_error = nonconforming = False
-    for shown, path, problem in _expand(paths):
+
+    def check_one(shown: str, path: str | None, problem: str | None) -> None:
+        nonlocal io_error, nonconforming
         report: Report | None = None
         if problem is None and path is not None:
             try:
@@ -287,14 +302,32 @@ def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextI
             if not as_json:
                 _print_report(shown, report, out)
         results.append(result)
+
+    for shown, path, problem in _expand(paths):
+        if path is None and problem is None:  # a directory that holds a sharded checkpoint
+            from .checkpoint_cli import validate_directory
+
+            found = validate_directory(shown, as_json=as_json, out=out, err=err)
+            results.extend(found.results)
+            nonconforming |= found.nonconforming
+            io_error |= found.io_error
+            for file in found.files:  # its other *.safetensors files are still files to check
+                check_one(file, file, None)
+        else:
+            check_one(shown, path, problem)
     if as_json:
         out.write(json_text(results))
         out.write("\n")
     else:
         conforming = sum(1 for r in results if r["valid"] is True)
         others = len(results) - conforming
+        checkpoints = sum(1 for r in results if "checkpoint" in r)
+        files = len(results) - checkpoints
+        counted = f"{files} file{'' if files == 1 else 's'}"
+        if checkpoints:
+            counted = f"{checkpoints} checkpoint{'' if checkpoints == 1 else 's'} and {counted}"
         print(
-            f"{len(results)} file{'' if len(results) == 1 else 's'}: {conforming} "
+            f"{counted}: {conforming} "
             f"conform{'s' if conforming == 1 else ''}, {others} do{'es' if others == 1 else ''} not",
             file=out,
         )
@@ -359,13 +392,13 @@ def _describe(violation: Violation) -> str:
 def run_cite(ids: Sequence[str], *, out: TextIO) -> int:
     import difflib
 
-    from .spec import load_index, lookup, requirement_text
+    from .spec import load_all, lookup, requirement_text
 
     found: list[Requirement] = []
     for requirement_id in ids:
         requirement = lookup(requirement_id)
         if requirement is None:
-            close = difflib.get_close_matches(requirement_id.upper(), list(load_index()), n=3)
+            close = difflib.get_close_matches(requirement_id.upper(), list(load_all()), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise UsageError(f"unknown requirement {requirement_id!r}{hint}")
         found.append(requirement)
