@@ -102,8 +102,17 @@ def _check(*, synthetic: bool, regenerate: bool, out: TextIO) -> int:
     for problem in lint(folder, synthetic=synthetic, regenerate=regenerate):
         print(problem, file=out)
         problems += 1
+    from .corpus.checkpoint_lint import lint_checkpoints
+    from .corpus.checkpoints import load as load_checkpoints
+
+    for problem in lint_checkpoints(folder, regenerate=regenerate):
+        print(problem, file=out)
+        problems += 1
     corpus = load_corpus()
-    print(f"{len(corpus.vectors)} vectors checked: {problems} problem(s)", file=out)
+    checkpoints = len(load_checkpoints(folder))
+    print(
+        f"{len(corpus.vectors)} vectors and {checkpoints} checkpoint vectors checked: {problems} problem(s)", file=out
+    )
     return 1 if problems else 0
 
 
@@ -135,6 +144,15 @@ def _build(directory: str | None, out: TextIO) -> int:
     changed, removed = write(built, folder)
     print(
         f"{folder}: {len(built.files)} files ({changed} written, {removed} removed), manifest and index updated",
+        file=out,
+    )
+    from .corpus import checkpoints
+
+    built_checkpoints = checkpoints.build()
+    changed, removed = checkpoints.write(built_checkpoints, folder)
+    print(
+        f"{folder}: {len(built_checkpoints.files)} checkpoint files ({changed} written, {removed} removed), "
+        f"{checkpoints.MANIFEST} updated",
         file=out,
     )
     return 0

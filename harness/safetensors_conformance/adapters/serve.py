@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from .outcome import Outcome, from_loaded
@@ -52,7 +53,14 @@ def tune_collector() -> None:
     gc.set_threshold(100_000, 50, 100)
 
 
-def serve(selection: str, target: str | None, requests: TextIO, replies: TextIO) -> None:
+def serve(
+    selection: str,
+    target: str | None,
+    requests: TextIO,
+    replies: TextIO,
+    resolver: Callable[[str, str | None], Adapter] = resolve,
+) -> None:
+    """Answer requests until ``stop``; ``resolver`` makes the adapter (checkpoint loaders pass theirs)."""
     adapter: Adapter | None = None
     for line in requests:
         request: dict[str, Any] = json.loads(line)
@@ -60,7 +68,7 @@ def serve(selection: str, target: str | None, requests: TextIO, replies: TextIO)
         reply: dict[str, Any]
         if op == "start":
             try:
-                adapter = resolve(selection, target)
+                adapter = resolver(selection, target)
                 reply = {"started": adapter.describe().to_json()}
                 gc.freeze()  # the adapter's imports, too
             except Exception as error:

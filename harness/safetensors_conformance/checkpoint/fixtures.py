@@ -100,6 +100,12 @@ def _relative(directory: Path, canary: Path) -> str:
     return os.path.relpath(canary, directory)
 
 
+def _inner_climb(directory: Path, canary: Path) -> str:
+    """``sub/../`` and then the climb to the canary; ``sub`` exists, so the system resolves it."""
+    (directory / "sub").mkdir()
+    return "sub/../" + _relative(directory, canary)
+
+
 def _raw_index(text: str) -> Builder:
     def build(directory: Path, _canary: Path) -> None:
         write_standard(directory, text=text)
@@ -255,6 +261,20 @@ CASES: Final[tuple[Case, ...]] = (
         "a reference that climbs out of the directory to the canary",
         "invalid",
         _with_reference(_relative),
+        (_BAD_REFERENCE,),
+    ),
+    Case(
+        "reference/dotdot-inner",
+        "a reference that enters a subdirectory (which exists) and climbs twice, to the canary",
+        "invalid",
+        _with_reference(_inner_climb),
+        (_BAD_REFERENCE,),
+    ),
+    Case(
+        "reference/dot-dotdot",
+        "'./' before the climb, which a check for a leading '..' misses",
+        "invalid",
+        _with_reference(lambda d, c: "./" + _relative(d, c)),
         (_BAD_REFERENCE,),
     ),
     Case(
@@ -543,7 +563,7 @@ CASES: Final[tuple[Case, ...]] = (
         "stray/single-file-copy",
         "a single-file copy of the model beside the shards",
         "acceptable",
-        _with_files({"consolidated.safetensors": serialize({"a": _U8})}),
+        _with_files({"consolidated.safetensors": serialize({"a": _U8, "z": _U8})}),  # "z": only a stray holds it
         (),
         (Expected("CKPT-NO-STRAY", "consolidated.safetensors", flag="stray-files"),),
     ),

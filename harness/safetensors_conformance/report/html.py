@@ -60,6 +60,8 @@ CODES = {
     Verdict.TIMEOUT: "to",
     Verdict.MEMORY_LIMIT: "ml",
     Verdict.SKIP_UNSUPPORTED: "sk",
+    Verdict.FAIL_READ_OUTSIDE: "fo",
+    Verdict.NONDETERMINISTIC: "nd",
 }
 EXPECT = {
     "valid": "valid: a reader must accept it and return the content below",

@@ -23,7 +23,7 @@ td.n { text-align: center; }
 code, pre { font: .9em ui-monospace, SFMono-Regular, Menlo, monospace; }
 a { color: #1f57b5; text-decoration: none; } a:hover { text-decoration: underline; }
 .p { background: #dff3e4; } .aa, .ar { background: #e8f1fb; }
-.fa, .fr, .fc { background: #fbe0e0; color: #8a1c1c; }
+.fa, .fr, .fc, .fo, .nd { background: #fbe0e0; color: #8a1c1c; }
 .cr, .to, .ml { background: #f4d4f4; color: #6c1a6c; } .sk { background: #f1f1f1; color: #777; }
 .legend span { display: inline-block; margin: 0 .8em .3em 0; padding: 0 .3em; }
 table.failing td:last-child { max-width: 70em; }

@@ -22,6 +22,8 @@ SYMBOLS = {
     Verdict.TIMEOUT: "T",
     Verdict.MEMORY_LIMIT: "M",
     Verdict.SKIP_UNSUPPORTED: "·",
+    Verdict.FAIL_READ_OUTSIDE: "✗o",
+    Verdict.NONDETERMINISTIC: "≠",
 }
 LEGEND = {
     Verdict.PASS: "pass",
@@ -34,6 +36,8 @@ LEGEND = {
     Verdict.TIMEOUT: "did not finish in time",
     Verdict.MEMORY_LIMIT: "ran out of memory",
     Verdict.SKIP_UNSUPPORTED: "cannot represent a dtype it needs (declared)",
+    Verdict.FAIL_READ_OUTSIDE: "opened a file outside the checkpoint (checkpoints only)",
+    Verdict.NONDETERMINISTIC: "answered differently under other hash seeds or directory orders (checkpoints only)",
 }
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 from ..adapters.outcome import Outcome, short_repr
 from ..adapters.protocol import Capabilities
-from ..corpus.model import Expected, TensorDigest, Vector
+from ..corpus.model import Expected, TensorDigest
 
 Policy = Literal["accept", "reject", "either"]
 POLICIES: tuple[Policy, ...] = ("accept", "reject", "either")
@@ -28,6 +28,9 @@ class Verdict(StrEnum):
     TIMEOUT = "timeout"
     MEMORY_LIMIT = "memory-limit"
     SKIP_UNSUPPORTED = "skip-unsupported"
+    # Checkpoint vectors only (a file vector never gets these):
+    FAIL_READ_OUTSIDE = "fail-read-outside"  # the loader opened the canary outside the checkpoint
+    NONDETERMINISTIC = "nondeterministic"  # runs under other hash seeds or directory orders disagreed
 
     @property
     def ok(self) -> bool:
@@ -51,7 +54,18 @@ class Judgement:
     flagged: str | None = None
 
 
-def required_outcome(vector: Vector, policies: dict[str, Policy]) -> Policy:
+class Judged(Protocol):
+    """What judging needs of a vector: a file vector, or a checkpoint vector."""
+
+    @property
+    def expect(self) -> str: ...
+    @property
+    def requirements(self) -> tuple[str, ...]: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+
+
+def required_outcome(vector: Judged, policies: dict[str, Policy]) -> Policy:
     """What the implementation must do with the vector: accept, reject, or either."""
     if vector.expect == "valid":
         return "accept"
@@ -71,7 +85,7 @@ def unsupported_dtypes(expected: Expected | None, capabilities: Capabilities) ->
 
 
 def judge(
-    vector: Vector, expected: Expected | None, outcome: Outcome, capabilities: Capabilities, policies: dict[str, Policy]
+    vector: Judged, expected: Expected | None, outcome: Outcome, capabilities: Capabilities, policies: dict[str, Policy]
 ) -> Judgement:
     if outcome.kind in ("crash", "timeout", "memory-limit"):
         # A program reports its own memory-limit with an error message; the runner finds the rest.
