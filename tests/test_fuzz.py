@@ -227,6 +227,19 @@ def test_a_bug_planted_in_the_reference_is_found_within_seconds(
     assert (plan.out / "findings" / f"{group.name}.bin").read_bytes() == group.data
 
 
+def test_a_program_named_by_a_relative_path_starts_where_the_campaign_was_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)  # the program is examples/..., relative to the checkout
+    out = tmp_path / "out"
+    status, _, err = run_cli(
+        "fuzz", "--impl", "serve:node examples/js-reader/reader.mjs --serve", "--time", "3", "--seed", "2",
+        "--out", str(out), "--no-triage", "--quiet",
+    )  # fmt: skip
+    assert status in (0, 1), err  # 2: the reader could not start in the output folder
+    assert json.loads((out / "summary.json").read_text())["executions"] > 0
+
+
 def test_an_implementation_accepting_invalid_files_is_found_and_grouped(tmp_path: Path) -> None:
     out = tmp_path / "out"
     status, stdout, _ = run_cli(

@@ -256,6 +256,7 @@ class Campaign:
                 launcher=str(launcher.resolve()),
                 bytes_only=self.plan.bytes_only,
                 coverage=self.plan.coverage,
+                workdir=str(Path.cwd()),
             )
             config.write(self.out / f"config-{job}.json")
             commands.append(

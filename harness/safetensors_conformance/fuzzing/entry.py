@@ -62,6 +62,9 @@ class Config:
     timeout: float = 30.0
     memory_limit: int | None = 4 << 30
     isolation: str = "worker"
+    #: Where the campaign was started: a selection's relative paths (``serve:node reader.mjs``)
+    #: are the user's, so the implementation starts there, not in the output folder.
+    workdir: str | None = None
     #: Folder for findings (record mode); ``None`` raises them (libFuzzer's crash-* files).
     record: str | None = None
     #: Folder for inputs slower than the target's threshold.
@@ -189,6 +192,8 @@ def main(target: str | None = None, argv: list[str] | None = None, setup: Callab
             policies={"*": config.policies},  # type: ignore[dict-item]
         )
         assert config.impl is not None
+        if config.workdir is not None:
+            os.chdir(config.workdir)  # workers (and their restarts) inherit it
         try:
             run = Differential(config.impl, settings)
         except TargetUnavailable as error:
