@@ -14,14 +14,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import jsonschema
-
-from .._resources import data_path
 from ..checkpoint.content import read_tensors
 from ..checkpoint.validate import check_directory
 from ..format.reader import Tensor
 from ..format.writer import serialize
 from .checkpoints import CANARY_NAME, MANIFEST, CkptVector, build, load, materialise
+from .lint import schema_problems
 
 
 def lint_checkpoints(folder: Path, *, regenerate: bool = True) -> Iterator[str]:
@@ -31,10 +29,8 @@ def lint_checkpoints(folder: Path, *, regenerate: bool = True) -> Iterator[str]:
         yield f"{MANIFEST}: missing"
         return
     document = json.loads(path.read_text(encoding="utf-8"))
-    schema = json.loads(data_path("schema", "checkpoint-vectors.schema.json").read_text(encoding="utf-8"))
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.path))
-    for error in errors[:20]:
-        yield f"{MANIFEST}: schema: {'/'.join(map(str, error.path))}: {error.message}"
+    errors = schema_problems(document, "checkpoint-vectors.schema.json", f"{MANIFEST}: schema")
+    yield from errors
     if errors:
         return
     vectors = load(folder)

@@ -31,6 +31,7 @@ from ..checkpoint.content import read_tensors
 from ..checkpoint.fixtures import CASES, Case
 from ..checkpoint.validate import check_directory
 from ..spec import checkpoint_spec_version, spec_version
+from .generate import sync_tree
 
 MANIFEST: Final = "checkpoints.json"
 FOLDER: Final = "checkpoints"
@@ -219,23 +220,7 @@ def _walk(directory: Path, prefix: str = "") -> Iterator[tuple[str, os.stat_resu
 
 def write(built: BuiltCheckpoints, folder: Path) -> tuple[int, int]:
     """Write the checkpoint vectors into a vectors folder; returns (files written, files removed)."""
-    changed = removed = 0
-    root = folder / FOLDER
-    targets = {folder / path: content for path, content in built.files.items()}
-    if root.exists():
-        for path in sorted(root.rglob("*")):
-            if (path.is_file() or path.is_symlink()) and path not in targets:
-                path.unlink()
-                removed += 1
-    for path, content in targets.items():
-        if not path.exists() or path.read_bytes() != content:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-            changed += 1
-    if root.exists():
-        for directory in sorted(root.rglob("*"), reverse=True):
-            if directory.is_dir() and not any(directory.iterdir()):
-                directory.rmdir()
+    changed, removed = sync_tree(folder / FOLDER, {folder / path: content for path, content in built.files.items()})
     (folder / MANIFEST).write_text(built.manifest, encoding="utf-8")
     return changed, removed
 

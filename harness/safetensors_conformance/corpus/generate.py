@@ -109,25 +109,33 @@ def _index(vectors: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(built: Built, folder: Path) -> tuple[int, int]:
-    """Write the corpus into ``folder``; files the generator no longer makes are removed.
-
-    Returns (files written or changed, files removed).
-    """
+def sync_tree(root: Path, targets: dict[Path, bytes]) -> tuple[int, int]:
+    """Make the files under ``root`` exactly ``targets``: write what differs, remove the rest (links
+    too) and the directories left empty. Returns (files written or changed, files removed)."""
     changed = removed = 0
-    targets = {folder / path: content for path, content in built.files.items()}
-    for path in sorted((folder / FILES).rglob("*.safetensors")) if (folder / FILES).exists() else []:
-        if path not in targets:
-            path.unlink()
-            removed += 1
+    if root.exists():
+        for path in sorted(root.rglob("*")):
+            if (path.is_file() or path.is_symlink()) and path not in targets:
+                path.unlink()
+                removed += 1
     for path, content in targets.items():
         if not path.exists() or path.read_bytes() != content:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
             changed += 1
-    for directory in sorted((folder / FILES).rglob("*"), reverse=True):
-        if directory.is_dir() and not any(directory.iterdir()):
-            directory.rmdir()
+    if root.exists():
+        for directory in sorted(root.rglob("*"), reverse=True):
+            if directory.is_dir() and not any(directory.iterdir()):
+                directory.rmdir()
+    return changed, removed
+
+
+def write(built: Built, folder: Path) -> tuple[int, int]:
+    """Write the corpus into ``folder``; files the generator no longer makes are removed.
+
+    Returns (files written or changed, files removed).
+    """
+    changed, removed = sync_tree(folder / FILES, {folder / path: content for path, content in built.files.items()})
     (folder / "manifest.json").write_text(built.manifest, encoding="utf-8")
     (folder / "index.tsv").write_text(built.index, encoding="utf-8")
     return changed, removed

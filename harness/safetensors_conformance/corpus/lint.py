@@ -48,14 +48,19 @@ NOT_CITED = {
 }
 
 
+def schema_problems(document: object, schema_name: str, label: str) -> list[str]:
+    """The first 20 ways ``document`` breaks the schema ``schema/<schema_name>``, one line each."""
+    schema = json.loads(data_path("schema", schema_name).read_text(encoding="utf-8"))
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.path))
+    return [f"{label}: {'/'.join(map(str, error.path))}: {error.message[:200]}" for error in errors[:20]]
+
+
 def lint(folder: Path, *, synthetic: bool = True, regenerate: bool = True) -> Iterator[str]:
     """Every problem with the corpus in ``folder``, one line each."""
     manifest_path = folder / "manifest.json"
     document = json.loads(manifest_path.read_text(encoding="utf-8"))
-    schema = json.loads(data_path("schema", "vectors.schema.json").read_text(encoding="utf-8"))
-    schema_errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.path))
-    for error in schema_errors[:20]:
-        yield f"manifest: {'/'.join(map(str, error.path))}: {error.message[:200]}"
+    schema_errors = schema_problems(document, "vectors.schema.json", "manifest")
+    yield from schema_errors
     if schema_errors:
         return
     corpus = parse_manifest(folder, document)
