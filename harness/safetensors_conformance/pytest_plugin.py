@@ -5,6 +5,8 @@ selects by vector id; ``--requirement``, ``--flag`` and ``--vector-id`` narrow t
 ``--policy FLAG=accept|reject|either[@IMPL]`` sets the policy for an implementation-defined flag;
 ``--known-failures FILE`` marks expected failures, strictly (a listed vector that passes fails).
 Each implementation runs in an isolated worker process, as with ``safetensors-conformance run``.
+``--impl=ckpt:NAME`` certifies a checkpoint loader on the checkpoint vectors: its runs (every
+vector under every hash seed) happen when its first item runs, and each item reports its vector.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .options import register
 if TYPE_CHECKING:
     from .adapters.protocol import Description
     from .corpus import Corpus
+    from .corpus.checkpoints import CkptVector
     from .corpus.model import Vector
     from .runner.known import KnownFailures
     from .runner.results import Result
@@ -44,8 +47,15 @@ class Certification:
 
     def __init__(self, config: pytest.Config) -> None:
         from .corpus import load_corpus
+        from .corpus.checkpoints import load as load_checkpoints
         from .runner.known import NONE, KnownFailures
-        from .runner_cli import RunUsageError, select_vectors, settings_from
+        from .runner_cli import (
+            RunUsageError,
+            select_checkpoint_vectors,
+            select_vectors,
+            settings_from,
+            split_selections,
+        )
 
         def get(dest: str) -> Any:
             return config.getoption(dest, default=None)
@@ -55,10 +65,31 @@ class Certification:
         try:  # the same checks as `run`, reported the way pytest reports bad options
             self.settings: Settings = settings_from(get)
             self.known: KnownFailures = KnownFailures.read(Path(known)) if known else NONE
-            self.vectors: list[Vector] = select_vectors(self.corpus, get)
+            _, loaders = split_selections(config.getoption("impl"))
+            known_ids = {v.id for v in load_checkpoints()}
+            self.vectors: list[Vector] = select_vectors(
+                self.corpus, get, also_known=known_ids, may_be_empty=bool(loaders)
+            )
+            self.checkpoint_vectors: list[CkptVector] = select_checkpoint_vectors(get) if loaders else []
+            if loaders and not self.checkpoint_vectors:
+                raise RunUsageError("the filters select no checkpoint vectors for the ckpt: selections")
         except (RunUsageError, ValueError, OSError) as error:
             raise pytest.UsageError(str(error)) from None
         self.implementations: dict[str, tuple[Implementation, Description]] = {}
+        self.loaders: dict[str, tuple[Description, dict[str, Result]]] = {}
+
+    def run_checkpoint(self, selection: str, vector: CkptVector) -> Result:
+        """The loader's result for one vector; the first call runs all its vectors (per seed, a
+        worker goes through every vector: running them one by one would start three per vector)."""
+        from .runner.checkpoints import run_checkpoints
+
+        if selection not in self.loaders:
+            description, found = run_checkpoints(selection, self.checkpoint_vectors, self.settings)
+            self.loaders[selection] = (description, {r.vector: r for r in found})
+        description, results = self.loaders[selection]
+        if not description.available:
+            pytest.skip(f"{selection} is unavailable here: {description.reason}")
+        return results[vector.id]
 
     def started(self, selection: str) -> tuple[Implementation, Description]:
         if selection not in self.implementations:
@@ -85,7 +116,8 @@ class Certification:
 
     def not_run(self) -> dict[str, str]:
         """Implementations that could not run here, with the reason."""
-        return {s: d.reason or "unavailable" for s, (_, d) in self.implementations.items() if not d.available}
+        described = {s: d for s, (_, d) in self.implementations.items()} | {s: d for s, (d, _) in self.loaders.items()}
+        return {s: d.reason or "unavailable" for s, d in described.items() if not d.available}
 
     def close(self) -> None:
         for implementation, _ in self.implementations.values():
@@ -96,9 +128,12 @@ class ImplementationNode(pytest.Collector):
     """All vectors of one implementation: one item per vector, collected like any test."""
 
     def collect(self) -> list[pytest.Item]:
+        from .runner.run import CHECKPOINT_PREFIX
+
         certification = self.config.stash[_CERTIFICATION]
         items: list[pytest.Item] = []
-        for vector in certification.vectors:
+        chosen = certification.checkpoint_vectors if self.name.startswith(CHECKPOINT_PREFIX) else certification.vectors
+        for vector in chosen:
             item = VectorItem.from_parent(
                 self, name=vector.id, vector=vector, selection=self.name, certification=certification
             )
@@ -112,7 +147,9 @@ class ImplementationNode(pytest.Collector):
 class VectorItem(pytest.Item):
     """One vector run on one implementation."""
 
-    def __init__(self, *, vector: Vector, selection: str, certification: Certification, **kwargs: Any) -> None:
+    def __init__(
+        self, *, vector: Vector | CkptVector, selection: str, certification: Certification, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.vector = vector
         self.selection = selection
@@ -121,7 +158,12 @@ class VectorItem(pytest.Item):
             self.user_properties.append(("requirement", requirement))
 
     def runtest(self) -> None:
-        result = self.certification.run(self.selection, self.vector)
+        from .corpus.checkpoints import CkptVector
+
+        if isinstance(self.vector, CkptVector):
+            result = self.certification.run_checkpoint(self.selection, self.vector)
+        else:
+            result = self.certification.run(self.selection, self.vector)
         self.user_properties.append(("verdict", result.verdict.value))
         if result.verdict.failed:
             raise VectorFailure(result)
@@ -137,11 +179,12 @@ class VectorItem(pytest.Item):
         return self.path, None, f"{self.selection}::{self.vector.id}"
 
 
-def describe_failure(vector: Vector, result: Result, corpus: Corpus) -> str:
+def describe_failure(vector: Vector | CkptVector, result: Result, corpus: Corpus) -> str:
     """Failure text: the requirement and its link, the vector, what was expected and observed."""
-    from .spec import load_index
+    from .corpus.checkpoints import CkptVector
+    from .spec import load_all
 
-    index = load_index()
+    index = load_all()
     must = {"valid": "accept it and return the expected content", "invalid": "reject it"}.get(
         vector.expect, "reject it, or accept it and return the expected content"
     )
@@ -159,6 +202,13 @@ def describe_failure(vector: Vector, result: Result, corpus: Corpus) -> str:
     lines += [f"               {line}" for line in observed[1:]]  # a traceback's frames, a stderr tail
     if result.flagged:
         lines.append(f"  flagged:     {result.flagged}")
+    if isinstance(vector, CkptVector):
+        for finding in vector.findings[:5]:
+            where = finding.get("pointer")
+            at = f" at {where!r}" if where is not None else ""
+            lines.append(f"  reference:   {finding['requirement']} in {finding['file']}{at}")
+        lines.append(f"  directory:   {corpus.root / vector.directory}")
+        return "\n".join(lines)
     path = corpus.path(vector)
     lines += _evidence(vector, result, path)
     lines.append(f"  file:        {path}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the parser is built for every command, validate too: import the runner only to run
     from .corpus import Corpus
+    from .corpus.checkpoints import CkptVector
     from .corpus.model import Vector
     from .runner.results import Result, Results
     from .runner.run import Settings
@@ -63,18 +64,52 @@ def parse_policies(values: list[str], selections: list[str]) -> dict[str, dict[s
 
 def check_selections(selections: list[str]) -> None:
     """Each ``--impl`` once, each one well-formed: a typo fails now, not in a worker."""
+    from .adapters.checkpoint import target_of
     from .adapters.registry import parse
+    from .runner.run import CHECKPOINT_PREFIX
 
     twice = sorted({s for s in selections if selections.count(s) > 1})
     if twice:
         raise RunUsageError(f"--impl names {', '.join(twice)} more than once")
     for selection in selections:
-        parse(selection)
+        if selection.startswith(CHECKPOINT_PREFIX):
+            target_of(selection[len(CHECKPOINT_PREFIX) :])
+        else:
+            parse(selection)
 
 
-def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
+def split_selections(selections: list[str]) -> tuple[list[str], list[str]]:
+    """File adapters and checkpoint loaders (``ckpt:NAME``), each in the order given."""
+    from .runner.run import CHECKPOINT_PREFIX
+
+    loaders = [s for s in selections if s.startswith(CHECKPOINT_PREFIX)]
+    return [s for s in selections if s not in loaders], loaders
+
+
+def select_checkpoint_vectors(get: Callable[[str], Any]) -> list[CkptVector]:
+    """The checkpoint vectors the filter options select: ``--vector-id``, ``--requirement`` and
+    ``--flag`` apply to them as to files (``--group``, ``--phase`` and the recipe options do not)."""
+    from .corpus.checkpoints import load
+
+    vectors = load()
+    ids = set(get("vector_id") or [])
+    requirements, flags = {r.upper() for r in get("requirement")}, set(get("flag"))
+    return [
+        v
+        for v in vectors
+        if (not ids or v.id in ids)
+        and (not requirements or requirements & set(v.requirements))
+        and (not flags or flags & set(v.flags))
+    ]
+
+
+def select_vectors(
+    corpus: Corpus, get: Callable[[str], Any], *, also_known: Collection[str] = (), may_be_empty: bool = False
+) -> list[Vector]:
     """The vectors the shared filter options select (``get`` reads an option by its dest; the
-    pytest plugin has no ``group``); unknown ids and an empty selection are usage errors."""
+    pytest plugin has no ``group``); unknown ids and an empty selection are usage errors.
+    ``also_known``: other ids ``--vector-id`` may name (checkpoint vectors); ``may_be_empty``: the
+    run has other vectors (a checkpoint loader's), so selecting no file is not an error."""
     ids, groups, phases = get("vector_id"), get("group") or [], set(get("phase") or [])
     if get("no_synth") and get("synth_only"):
         raise RunUsageError("--no-synth and --synth-only exclude each other")
@@ -90,10 +125,10 @@ def select_vectors(corpus: Corpus, get: Callable[[str], Any]) -> list[Vector]:
         and not (get("no_synth") and vector.synth is not None)
         and not (get("synth_only") and vector.synth is None)
     ]
-    unknown = set(ids) - {v.id for v in corpus.vectors}
+    unknown = set(ids) - {v.id for v in corpus.vectors} - set(also_known)
     if unknown:
         raise RunUsageError(f"no such vectors: {', '.join(sorted(unknown))}")
-    if not chosen:
+    if not chosen and not may_be_empty:
         raise RunUsageError("the filters select no vectors")
     return chosen
 
@@ -113,6 +148,7 @@ def settings_from(get: Callable[[str], Any], **more: Any) -> Settings:
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .corpus import load_corpus
+    from .corpus.checkpoints import load as load_checkpoints
     from .report.summary import print_summary
     from .runner.known import NONE, KnownFailures
     from .runner.run import run
@@ -121,7 +157,19 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise RunUsageError("name at least one implementation with --impl (see `safetensors-conformance adapters`)")
     check_selections(args.impl)
     corpus = load_corpus()
-    vectors = select_vectors(corpus, lambda dest: getattr(args, dest))
+    files, loaders = split_selections(args.impl)
+
+    def get(dest: str) -> Any:
+        return getattr(args, dest)
+
+    # Unknown ids are errors whichever kind of selection is run; an id of either kind is known.
+    known_ids = {v.id for v in load_checkpoints()}
+    vectors = select_vectors(corpus, get, also_known=known_ids, may_be_empty=bool(loaders))
+    if not files:
+        vectors = []
+    checkpoint_vectors = select_checkpoint_vectors(get) if loaders else []
+    if loaders and not checkpoint_vectors:
+        raise RunUsageError("the filters select no checkpoint vectors for the ckpt: selections")
     known = KnownFailures.read(Path(args.known_failures)) if args.known_failures else NONE
     settings = settings_from(lambda dest: getattr(args, dest), isolation=args.isolation, jobs=args.jobs)
     folder = Path(args.out)
@@ -132,10 +180,19 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         if args.quiet:
             results = run(
-                args.impl, vectors, corpus, folder / "results.jsonl", settings, fresh=args.fresh, notice=notice
+                args.impl,
+                vectors,
+                corpus,
+                folder / "results.jsonl",
+                settings,
+                fresh=args.fresh,
+                notice=notice,
+                checkpoint_vectors=checkpoint_vectors,
             )
         else:
-            results = _run_with_progress(args.impl, vectors, corpus, folder, settings, args.fresh, err)
+            results = _run_with_progress(
+                args.impl, vectors, corpus, folder, settings, args.fresh, err, checkpoint_vectors
+            )
     except KeyboardInterrupt:
         print(
             f"interrupted: the results so far are in {folder / 'results.jsonl'}; run the same command again to resume",
@@ -164,6 +221,7 @@ def _run_with_progress(
     settings: Settings,
     fresh: bool,
     err: TextIO,
+    checkpoint_vectors: Sequence[CkptVector] = (),
 ) -> Results:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -195,13 +253,14 @@ def _run_with_progress(
             fresh=fresh,
             progress=progress,
             notice=lambda text: console.print(text, markup=False, highlight=False),
+            checkpoint_vectors=checkpoint_vectors,
         )
 
 
 def write_reports(results: Results, corpus: Corpus | None, folder: Path, spec_url: str | None = None) -> None:
     """results.json, results.md, results.html and, when the reports link to it, spec.html."""
     from .report import html, markdown
-    from .report.spec_html import DEFAULT_SPEC_URL, render_spec
+    from .report.spec_html import DEFAULT_SPEC_URL, write_spec_pages
 
     folder.mkdir(parents=True, exist_ok=True)
     results.write(folder / "results.json")
@@ -209,7 +268,7 @@ def write_reports(results: Results, corpus: Corpus | None, folder: Path, spec_ur
     (folder / "results.md").write_text(markdown.render(results, corpus, url), encoding="utf-8")
     (folder / "results.html").write_text(html.render(results, corpus, url), encoding="utf-8")
     if url == DEFAULT_SPEC_URL:
-        (folder / DEFAULT_SPEC_URL).write_text(render_spec(), encoding="utf-8")
+        write_spec_pages(folder)
 
 
 def _corpus_for(results: Results) -> Corpus | None:
@@ -221,7 +280,7 @@ def _corpus_for(results: Results) -> Corpus | None:
 
 def _report(args: argparse.Namespace, out: TextIO) -> int:
     from .report import html, markdown
-    from .report.spec_html import DEFAULT_SPEC_URL, render_spec
+    from .report.spec_html import DEFAULT_SPEC_URL, write_spec_pages
     from .report.summary import print_summary
 
     source = Path(args.results)
@@ -233,7 +292,7 @@ def _report(args: argparse.Namespace, out: TextIO) -> int:
     markdown_path.write_text(markdown.render(results, corpus, url), encoding="utf-8")
     html_path.write_text(html.render(results, corpus, url), encoding="utf-8")
     if url == DEFAULT_SPEC_URL:
-        (html_path.parent / DEFAULT_SPEC_URL).write_text(render_spec(), encoding="utf-8")
+        write_spec_pages(html_path.parent)
     print_summary(results, corpus, out)
     print(f"wrote {markdown_path} and {html_path}", file=out)
     return 0

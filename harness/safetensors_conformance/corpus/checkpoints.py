@@ -68,6 +68,8 @@ class CkptVector:
     files: tuple[dict[str, Any], ...]
     entries: tuple[dict[str, Any], ...]
     expected: tuple[CkptTensor, ...] | None
+    #: What the reference validator reports (requirement, file, pointer), for failure reports.
+    findings: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CkptVector:
@@ -87,6 +89,7 @@ class CkptVector:
                 CkptTensor(t["name"], t["dtype"], tuple(t["shape"]), t["nbytes"], t["sha256"], t["shard"])
                 for t in expected["tensors"]
             ),
+            tuple(data.get("findings", ())),
         )
 
 

@@ -26,9 +26,11 @@ from html import escape
 from urllib.parse import urlencode
 
 from ..corpus import Corpus, Vector
+from ..corpus.checkpoints import CkptVector
+from ..corpus.checkpoints import load as load_checkpoints
 from ..runner.results import Result, Results
 from ..runner.verdicts import Verdict
-from ..spec import Requirement, load_index
+from ..spec import Requirement, load_all
 from .html_assets import SCRIPT, STYLE
 from .model import LEGEND, SYMBOLS, citations_of, flagged, totals
 from .spec_html import DEFAULT_SPEC_URL, requirement_url
@@ -74,8 +76,9 @@ _CODE = re.compile(r"`([^`]+)`")
 
 def render(results: Results, corpus: Corpus | None, spec_url: str = DEFAULT_SPEC_URL) -> str:
     names = list(results.implementations)
-    index = load_index()
+    index = load_all()
     vectors = {v.id: v for v in corpus.vectors} if corpus is not None else {}
+    checkpoints = {v.id: v for v in load_checkpoints()} if corpus is not None else {}
     citations = citations_of(corpus)
     table = results.by_implementation()
     vector_ids = list(dict.fromkeys(r.vector for r in results.results))
@@ -95,7 +98,7 @@ def render(results: Results, corpus: Corpus | None, spec_url: str = DEFAULT_SPEC
     out += _failures(results, cited, index)
     out += _counts(results)
     out += _filters(names, cited, index)
-    out += _matrix(results, table, vector_ids, cited, vectors, corpus, index, spec_url)
+    out += _matrix(results, table, vector_ids, cited, vectors, checkpoints, corpus, index, spec_url)
     out += _flagged(results)
     out.append(f"<script>{SCRIPT}</script>")
     out.append("</body></html>")
@@ -198,6 +201,7 @@ def _matrix(
     vector_ids: list[str],
     cited: dict[str, tuple[str, ...]],
     vectors: dict[str, Vector],
+    checkpoints: dict[str, CkptVector],
     corpus: Corpus | None,
     index: dict[str, Requirement],
     spec_url: str,
@@ -231,19 +235,21 @@ def _matrix(
         ids = filed.get(requirement, [])
         failing = {v for v in ids if any(r.verdict.failed for r in _row(table, names, v) if r is not None)}
         ids = sorted(ids, key=lambda v: v not in failing)  # stable: corpus order within each part
-        height = _estimated_height(index.get(requirement), ids, also.get(requirement, []), vectors)
+        height = _estimated_height(index.get(requirement), ids, also.get(requirement, []), {**vectors, **checkpoints})
         out.append(
             f'<section id="{escape(requirement)}" style="contain-intrinsic-size: auto {height}px"><table class="m">'
         )
         spec = index.get(requirement)
         out.append(_section_row(requirement, spec, ids, also.get(requirement, []), table, names, spec_url))
-        out += [_vector_row(v, vectors.get(v), corpus, cited[v], table, names) for v in ids]
+        out += [_vector_row(v, vectors.get(v) or checkpoints.get(v), corpus, cited[v], table, names) for v in ids]
         out.append("</table></section>")
     out.append("</div>")
     return out
 
 
-def _estimated_height(spec: Requirement | None, ids: list[str], also: list[str], vectors: dict[str, Vector]) -> int:
+def _estimated_height(
+    spec: Requirement | None, ids: list[str], also: list[str], vectors: dict[str, Vector | CkptVector]
+) -> int:
     """About the pixels a section takes (the scrollbar and jumps to an anchor are right before it
     is laid out; once it has been, the browser remembers its real height)."""
     heading = len(spec.statement) + len(spec.section) + 40 if spec is not None else 40
@@ -269,7 +275,7 @@ def _section_row(
     citing it fail."""
     heading = f'<a class="rid" href="#{escape(requirement)}"><code>{escape(requirement)}</code></a>'
     if spec is not None:
-        link = requirement_url(spec_url, spec.anchor)
+        link = requirement_url(spec_url, spec)
         heading += f' {escape(spec.level)} · {escape(spec.section)} · <a href="{escape(link)}">spec</a>'
         heading += f"<p>{_inline_code(spec.statement)}</p>"
     every = ids + also
@@ -287,7 +293,7 @@ def _section_row(
 
 def _vector_row(
     vector_id: str,
-    vector: Vector | None,
+    vector: Vector | CkptVector | None,
     corpus: Corpus | None,
     requirements: tuple[str, ...],
     table: dict[str, dict[str, Result]],
@@ -305,7 +311,7 @@ def _vector_row(
 
 def _vector_info(
     vector_id: str,
-    vector: Vector | None,
+    vector: Vector | CkptVector | None,
     corpus: Corpus | None,
     requirements: tuple[str, ...],
     table: dict[str, dict[str, Result]],
@@ -322,7 +328,9 @@ def _vector_info(
             yield f"<dt>flags</dt><dd><ul>{flags}</ul></dd>"
     links = ", ".join(f'<a href="#{escape(r)}"><code>{escape(r)}</code></a>' for r in requirements)
     yield f"<dt>requirements</dt><dd>{links}</dd>"
-    if vector is not None:
+    if isinstance(vector, CkptVector):
+        yield from _checkpoint(vector)
+    elif vector is not None:
         yield from _file(vector, corpus)
         if vector.expected is not None:
             yield from _content(vector)
@@ -362,6 +370,36 @@ def _file(vector: Vector, corpus: Corpus | None) -> Iterator[str]:
         yield "<dt>bytes</dt><dd>none: the file is empty</dd>"
     elif len(data) == vector.size:
         yield f'<dt>bytes</dt><dd><pre class="hex">{escape(hexdump(data), quote=False)}</pre></dd>'
+
+
+def _checkpoint(vector: CkptVector) -> Iterator[str]:
+    """A checkpoint vector's files and links, and the tensors a conforming loader returns."""
+    items = [
+        f"<li><code>{escape(f['path'])}</code> {f['size']} bytes"
+        + (" (names the canary: its path is filled in per run)" if f.get("template") else "")
+        + "</li>"
+        for f in vector.files
+    ]
+    items += [f"<li><code>{escape(e['path'])}</code>: {escape(_entry(e))}</li>" for e in vector.entries]
+    yield f"<dt>directory</dt><dd><code>{escape(vector.directory)}</code><ul>{''.join(items)}</ul></dd>"
+    if vector.expected is not None:
+        count = len(vector.expected)
+        yield f"<dt>expected content</dt><dd>{count} tensor{'s' if count != 1 else ''}"
+        yield "<table><tr><th>name</th><th>dtype</th><th>shape</th><th>from shard</th><th>SHA-256</th></tr>"
+        for tensor in vector.expected[:TENSOR_LIMIT]:
+            yield (
+                f"<tr><td><code>{escape(_cut(json.dumps(tensor.name)))}</code></td><td>{escape(tensor.dtype)}</td>"
+                f"<td>[{', '.join(map(str, tensor.shape))}]</td><td><code>{escape(tensor.shard)}</code></td>"
+                f'<td><code class="h">{escape(tensor.sha256)}</code></td></tr>'
+            )
+        yield "</table></dd>"
+
+
+def _entry(entry: dict[str, object]) -> str:
+    """What the runner makes for an entry git cannot hold (a link, a FIFO, a directory)."""
+    kind = str(entry.get("kind", "entry"))
+    target = entry.get("target")
+    return f"{kind} to {target}" if target is not None else kind
 
 
 def _content(vector: Vector) -> Iterator[str]:

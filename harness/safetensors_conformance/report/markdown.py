@@ -35,7 +35,7 @@ def render(results: Results, corpus: Corpus | None, spec_url: str = DEFAULT_SPEC
     for section in sections(results, corpus):
         title = f"## {section.requirement}"
         if section.spec is not None:
-            link = requirement_url(spec_url, section.spec.anchor)
+            link = requirement_url(spec_url, section.spec)
             title = f"## [{section.requirement}]({link}) ({section.spec.level}) — {section.spec.section}"
         lines += [
             title,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..corpus import Corpus
 from ..runner.results import Result, Results
 from ..runner.verdicts import Verdict
-from ..spec import Requirement, load_index
+from ..spec import Requirement, load_all
 
 #: One or two characters per verdict, for matrices.
 SYMBOLS = {
@@ -64,7 +64,7 @@ def sections(results: Results, corpus: Corpus | None) -> list[Section]:
     requirement's section is missing (``DATA-ENCODING`` is only ever cited second). Requirements
     come in spec order; within one, rows with failures come first.
     """
-    index = load_index()
+    index = load_all()
     order = {rid: i for i, rid in enumerate(index)}
     table = results.by_implementation()
     names = list(results.implementations)
@@ -89,8 +89,19 @@ def sections(results: Results, corpus: Corpus | None) -> list[Section]:
 
 
 def citations_of(corpus: Corpus | None) -> dict[str, tuple[str, ...]]:
-    """Every requirement each vector cites (none known without the corpus of the run)."""
-    return {v.id: v.requirements for v in corpus.vectors} if corpus is not None else {}
+    """Every requirement each vector cites (none known without the corpus of the run).
+
+    A checkpoint vector that cites none (a conforming checkpoint) is filed under its group,
+    ``ckpt/valid``, so the checkpoint rows stay together after the file format's.
+    """
+    if corpus is None:
+        return {}
+    from ..corpus.checkpoints import load  # noqa: PLC0415 (only a report needs the checkpoint manifest)
+
+    citations = {v.id: v.requirements for v in corpus.vectors}
+    for vector in load():
+        citations[vector.id] = vector.requirements or ("/".join(vector.id.split("/")[:2]),)
+    return citations
 
 
 def flagged(results: Results) -> list[Result]:

@@ -7,13 +7,18 @@ every requirement's anchor (``spec.html#buffer-no-overlap``) and needs nothing e
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from ..spec import spec_path, spec_version
+from .._resources import data_path
+from ..spec import CHECKPOINT_SPEC_FILE, SPEC_FILE, Requirement, checkpoint_spec_version, spec_version
 
 #: Where report links point by default: the page written next to them.
 DEFAULT_SPEC_URL = "spec.html"
+#: The checkpoint part's page, beside the file format's (a link to it replaces the last part of
+#: the spec URL: ``../spec.html`` links to ``../checkpoint-spec.html``).
+CHECKPOINT_PAGE = "checkpoint-spec.html"
 
 _STYLE = """
 body { font: 15px/1.55 system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #1d2430; }
@@ -24,17 +29,33 @@ a[id] { scroll-margin-top: 1em; }
 """
 
 
-def render_spec() -> str:
-    """``spec/safetensors.md`` as HTML (its requirement anchors are the raw ``<a id>`` tags it holds)."""
+def render_spec(*, checkpoint: bool = False) -> str:
+    """``spec/safetensors.md`` (or ``spec/checkpoint.md``) as HTML; its requirement anchors are the
+    raw ``<a id>`` tags it holds."""
     parser = MarkdownIt("commonmark", {"html": True}).enable("table")
-    body = parser.render(spec_path().read_text(encoding="utf-8"))
-    title = f"The safetensors file format {spec_version()}"
+    source = data_path(*(CHECKPOINT_SPEC_FILE if checkpoint else SPEC_FILE))
+    body = parser.render(source.read_text(encoding="utf-8"))
+    title = (
+        f"Sharded safetensors checkpoints {checkpoint_spec_version()}"
+        if checkpoint
+        else f"The safetensors file format {spec_version()}"
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>\n{body}</body></html>\n"
     )
 
 
-def requirement_url(base: str, anchor: str) -> str:
-    """The link to one requirement under ``base`` (a page or a URL; ``#anchor`` is appended)."""
-    return f"{base}#{anchor}"
+def requirement_url(base: str, requirement: Requirement) -> str:
+    """The link to one requirement under ``base`` (the file format's page or URL; ``#anchor`` is
+    appended); a checkpoint requirement links to :data:`CHECKPOINT_PAGE` beside it."""
+    if requirement.document == CHECKPOINT_SPEC_FILE[1]:
+        folder, slash, _ = base.rpartition("/")
+        base = f"{folder}{slash}{CHECKPOINT_PAGE}"
+    return f"{base}#{requirement.anchor}"
+
+
+def write_spec_pages(folder: Path) -> None:
+    """Both parts' pages, where reports that use the default spec URL link to them."""
+    (folder / DEFAULT_SPEC_URL).write_text(render_spec(), encoding="utf-8")
+    (folder / CHECKPOINT_PAGE).write_text(render_spec(checkpoint=True), encoding="utf-8")

@@ -12,13 +12,24 @@ from rich.text import Text
 
 from ..corpus import Corpus
 from ..runner.results import Results
-from ..spec import load_index
+from ..spec import Requirement, load_all
 from .model import citations_of, failures, flagged
 
 
 def plural(count: int, noun: str) -> str:
     """``1 file``, ``2 files``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _section(requirement: Requirement) -> str:
+    """A section of the spec, the checkpoint part's named as such (both have a "Writers")."""
+    return f"checkpoint {requirement.section}" if requirement.id.startswith("CKPT-") else requirement.section
+
+
+def _group(citations: dict[str, tuple[str, ...]], vector_id: str) -> str:
+    """Where a vector that cites no requirement of the spec is counted: its group (``ckpt/valid``)."""
+    cited = citations.get(vector_id, ())
+    return cited[0] if cited else "other"
 
 
 def print_summary(
@@ -31,17 +42,17 @@ def print_summary(
     """The per-section table, then every failure by name (known ones too, grouped), then every
     rejection through an unexpected error."""
     console = Console(file=out, highlight=False, soft_wrap=True)
-    index = load_index()
+    index = load_all()
     citations = citations_of(corpus)
     names = list(results.implementations)
     cells: dict[str, dict[str, Counter[str]]] = {}
     for result in results.results:
         # A vector counts once in every section whose requirements it cites.
         cited = [index[r] for r in citations.get(result.vector, ()) if r in index]
-        for section in dict.fromkeys(r.section for r in cited) or ["other"]:
+        for section in dict.fromkeys(_section(r) for r in cited) or [_group(citations, result.vector)]:
             counts = cells.setdefault(section, {}).setdefault(result.implementation, Counter())
             counts["ok" if result.verdict.ok else "failed" if result.verdict.failed else "skipped"] += 1
-    order = list(dict.fromkeys(r.section for r in index.values()))
+    order = list(dict.fromkeys(_section(r) for r in index.values()))
     table = Table(title="verdicts per requirement section: passed, failed, skipped")
     table.add_column("section")
     for name in names:

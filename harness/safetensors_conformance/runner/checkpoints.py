@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -28,11 +28,23 @@ from ..corpus.checkpoints import CANARY_NAME, CkptVector, materialise
 from ..corpus.model import Expected, TensorDigest
 from .canary import Canary
 from .results import Result
-from .run import Settings, worker_environment
+from .run import CHECKPOINT_PREFIX, Settings, worker_environment
 from .verdicts import Judgement, Policy, Verdict, judge, required_outcome, unsupported_dtypes
 
 #: Hash seeds of the runs: three, so that a two-way choice left to the seed rarely agrees by chance.
 DEFAULT_SEEDS: Final = (1, 2, 3)
+#: How ``run --impl`` and ``pytest --impl`` name a checkpoint loader: ``ckpt:NAME`` (a built-in
+#: loader) or ``ckpt:module:attr``; any other selection names a file adapter.
+SELECTION_PREFIX: Final = CHECKPOINT_PREFIX
+
+
+def is_checkpoint_selection(selection: str) -> bool:
+    return selection.startswith(SELECTION_PREFIX)
+
+
+def loader_of(selection: str) -> str:
+    """The loader a selection names, without the ``ckpt:`` prefix (which is optional here)."""
+    return selection[len(SELECTION_PREFIX) :] if is_checkpoint_selection(selection) else selection
 
 
 @dataclass(frozen=True)
@@ -46,8 +58,9 @@ class Run:
 
 
 def worker_command(selection: str) -> list[str]:
-    target_of(selection)  # a bad selection fails here, not in every worker
-    return [sys.executable, "-m", "safetensors_conformance.adapters.checkpoint_serve", selection]
+    loader = loader_of(selection)
+    target_of(loader)  # a bad selection fails here, not in every worker
+    return [sys.executable, "-m", "safetensors_conformance.adapters.checkpoint_serve", loader]
 
 
 def expected_of(vector: CkptVector) -> Expected | None:
@@ -64,8 +77,14 @@ def run_checkpoints(
     *,
     seeds: Sequence[int] = DEFAULT_SEEDS,
     folder: Path | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> tuple[Description, list[Result]]:
-    """Every vector under every seed; one result per vector (none when the loader is unavailable)."""
+    """Every vector under every seed; one result per vector (none when the loader is unavailable).
+
+    ``selection`` is what the results are recorded under (``ckpt:NAME`` or ``NAME``);
+    ``progress(runs_done)`` hears of each run of each vector (``len(seeds) * len(vectors)`` in all).
+    """
+    done = 0
     runs: dict[str, list[Run]] = {v.id: [] for v in vectors}
     description: Description | None = None
     with tempfile.TemporaryDirectory(prefix="ckpt-run-") as scratch:
@@ -89,6 +108,9 @@ def run_checkpoints(
                         outcome = session.load(str(directory), settings.timeout)
                         seconds = time.perf_counter() - began
                         runs[vector.id].append(Run(seed, outcome, canary.touched(), seconds))
+                        done += 1
+                        if progress is not None:
+                            progress(done)
             finally:
                 session.close()
     assert description is not None

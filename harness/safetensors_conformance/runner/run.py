@@ -25,12 +25,15 @@ from ..adapters.protocol import Adapter, Capabilities, Description
 from ..adapters.registry import parse, registered_target, resolve
 from ..adapters.serve import load_outcome
 from ..corpus import Corpus
+from ..corpus.checkpoints import CkptVector
 from ..corpus.model import Expected, Vector
 from ..format.limits import LENGTH_PREFIX_SIZE
 from .results import FolderLock, Result, Results, open_stream
 from .verdicts import Judgement, Policy, Verdict, judge, unsupported_dtypes
 
 Isolation = Literal["worker", "process", "none"]
+#: Selections that name a checkpoint loader (``ckpt:NAME``; see :mod:`.checkpoints`).
+CHECKPOINT_PREFIX = "ckpt:"
 #: The file every implementation loads once before its vectors: the spec's smallest example.
 WARM_UP = data_path("vectors", "files", "examples", "minimal.safetensors")
 #: Errors that say an implementation's environment is broken, not that it judged a file.
@@ -223,20 +226,35 @@ def run(
     fresh: bool = False,
     progress: Progress | None = None,
     notice: Notice | None = None,
+    checkpoint_vectors: Sequence[CkptVector] = (),
 ) -> Results:
     """Run every implementation on every vector; results stream to ``results_path`` (JSON lines).
+
+    A ``ckpt:`` selection is a checkpoint loader: it runs over ``checkpoint_vectors`` instead, under
+    every hash seed (:mod:`.checkpoints`), and its results are streamed when its runs are done.
 
     ``progress(selection, result, total)`` is called once per implementation with ``None`` when
     it starts, then once per verdict. ``notice(text)`` hears what a resume kept and dropped. One
     run at a time may write into a folder (:class:`FolderLock`).
     """
     with FolderLock(results_path.parent):
-        return _run(selections, vectors, corpus, results_path, settings, fresh, progress, notice or (lambda _: None))
+        return _run(
+            selections,
+            vectors,
+            checkpoint_vectors,
+            corpus,
+            results_path,
+            settings,
+            fresh,
+            progress,
+            notice or (lambda _: None),
+        )
 
 
 def _run(
     selections: Sequence[str],
     vectors: Sequence[Vector],
+    checkpoint_vectors: Sequence[CkptVector],
     corpus: Corpus,
     results_path: Path,
     settings: Settings,
@@ -249,7 +267,7 @@ def _run(
         "corpus_version": corpus.corpus_version,
         "spec_version": corpus.spec_version,
         "selections": list(selections),
-        "vectors": [v.id for v in vectors],
+        "vectors": [v.id for v in vectors] + [v.id for v in checkpoint_vectors],
         "settings": settings.to_json(),
     }
     stream, results, resumed = open_stream(results_path, run_record, fresh=fresh)
@@ -268,28 +286,60 @@ def _run(
 
     def drive(selection: str) -> None:
         with slots:
-            drive_one(selection)
+            if selection.startswith(CHECKPOINT_PREFIX):
+                drive_checkpoints(selection)
+            else:
+                drive_one(selection)
+
+    def record(selection: str, description: Description) -> None:
+        """Note the implementation's description; results made by another version are dropped."""
+        with lock:
+            earlier = results.implementations.get(selection)
+            if earlier != description:
+                # Another version or adapter than the one that made the kept results: run again.
+                stale = [r for r in results.results if r.implementation == selection]
+                if earlier is not None and stale:
+                    notice(
+                        f"{selection}: now {description.implementation} {description.version}, "
+                        f"was {earlier.implementation} {earlier.version}: "
+                        f"its {len(stale)} earlier results are run again"
+                    )
+                    results.results[:] = [r for r in results.results if r.implementation != selection]
+                    done.difference_update((selection, r.vector) for r in stale)
+                stream.write({"kind": "implementation", "selection": selection, **description.to_json()})
+            results.implementations[selection] = description
+
+    def emit(result: Result, total: int) -> None:
+        stream.write({"kind": "result", **result.to_json()})
+        with lock:
+            results.results.append(result)
+        if progress:
+            progress(result.implementation, result, total)
+
+    def drive_checkpoints(selection: str) -> None:
+        from .checkpoints import run_checkpoints  # noqa: PLC0415 (it imports this module)
+
+        try:
+            pending = [v for v in checkpoint_vectors if (selection, v.id) not in done]
+            if progress:
+                progress(selection, None, len(pending))
+            description, found = run_checkpoints(selection, pending, settings)
+            if results.implementations.get(selection, description) != description:
+                # The kept results came from another version: the whole set is run again.
+                pending = list(checkpoint_vectors)
+                description, found = run_checkpoints(selection, pending, settings)
+            record(selection, description)
+            for result in found:
+                emit(result, len(pending))
+        except BaseException as error:  # a bug here must not hang the other threads
+            errors.append(error)
 
     def drive_one(selection: str) -> None:
         implementation = Implementation(selection, settings)
         live.append(implementation)
         try:
             description = implementation.start()
-            with lock:
-                earlier = results.implementations.get(selection)
-                if earlier != description:
-                    # Another version or adapter than the one that made the kept results: run again.
-                    stale = [r for r in results.results if r.implementation == selection]
-                    if earlier is not None and stale:
-                        notice(
-                            f"{selection}: now {description.implementation} {description.version}, "
-                            f"was {earlier.implementation} {earlier.version}: "
-                            f"its {len(stale)} earlier results are run again"
-                        )
-                        results.results[:] = [r for r in results.results if r.implementation != selection]
-                        done.difference_update((selection, r.vector) for r in stale)
-                    stream.write({"kind": "implementation", "selection": selection, **description.to_json()})
-                results.implementations[selection] = description
+            record(selection, description)
             pending = [v for v in vectors if (selection, v.id) not in done]
             if progress:
                 progress(selection, None, len(pending))
@@ -300,11 +350,7 @@ def _run(
                 result = run_vector(
                     implementation, description, vector, paths[vector.id], expected.get(vector), policies
                 )
-                stream.write({"kind": "result", **result.to_json()})
-                with lock:
-                    results.results.append(result)
-                if progress:
-                    progress(selection, result, len(pending))
+                emit(result, len(pending))
         except BaseException as error:  # a bug here must not hang the other threads
             errors.append(error)
         finally:
@@ -329,7 +375,8 @@ def _run(
         raise errors[0]
     described = results.implementations
     results.implementations = {s: described[s] for s in selections if s in described}
-    order = {v.id: i for i, v in enumerate(vectors)}
+    ids = [v.id for v in vectors] + [v.id for v in checkpoint_vectors]
+    order = {vector_id: i for i, vector_id in enumerate(ids)}
     position = {s: i for i, s in enumerate(selections)}
     results.results.sort(key=lambda r: (position.get(r.implementation, len(position)), order.get(r.vector, len(order))))
     return results
