@@ -325,9 +325,14 @@ def test_adapters_lists_every_adapter_and_describes_any_selection() -> None:
     status, out, _ = run("adapters", "--json")
     assert status == 0
     rows = {row["name"]: row for row in json.loads(out)}
-    assert {"reference", "safetensors", "safetensors-np", "safetensors-pt"} <= rows.keys()
+    assert {"reference", "safetensors", "safetensors-np", "safetensors-pt", "ckpt:reference"} <= rows.keys()
     for row in rows.values():
         assert {"name", "available", "version", "kind", "dtypes", "reason"} <= row.keys()
+    assert rows["ckpt:reference"]["target"] == "safetensors_conformance.adapters.checkpoint:ReferenceCheckpointLoader"
+    status, out, _ = run("adapters", "--json", "ckpt:tests.checkpoint_loaders:JoinsReferences", "ckpt:nope")
+    loader, unknown = json.loads(out)
+    assert (loader["available"], loader["implementation"]) == (True, "JoinsReferences")
+    assert (unknown["available"], unknown["reason"].split(":")[0]) == (False, "SelectionError")
     status, out, _ = run("adapters", "--json", "safetensors-pt:device=cuda:0", "tests.hostile_adapters:BrokenDescribe")
     gpu, broken = json.loads(out)
     assert (gpu["available"], gpu["reason"]) == (False, "CUDA is not available on this machine")

@@ -351,14 +351,20 @@ def _adapters(args: argparse.Namespace, out: TextIO) -> int:
     """Every registered adapter (or the selections given), described here: a table, or JSON."""
     import json
 
+    from .adapters.checkpoint import BUILT_IN, resolve_loader
     from .adapters.protocol import Description
     from .adapters.registry import registered, resolve
+    from .runner.run import CHECKPOINT_PREFIX
 
     rows: list[dict[str, Any]] = []
     targets = dict(sorted(registered().items()))
-    for selection in args.selections or list(targets):
+    loaders = {f"{CHECKPOINT_PREFIX}{name}": target for name, target in sorted(BUILT_IN.items())}
+    for selection in args.selections or [*targets, *loaders]:
         try:
-            description = resolve(selection).describe()
+            if selection.startswith(CHECKPOINT_PREFIX):
+                description = resolve_loader(selection[len(CHECKPOINT_PREFIX) :]).describe()
+            else:
+                description = resolve(selection).describe()
         except Exception as error:  # a broken adapter is listed, not fatal
             description = Description(selection, "?", available=False, reason=f"{type(error).__name__}: {error}")
         capabilities = description.capabilities
@@ -372,7 +378,7 @@ def _adapters(args: argparse.Namespace, out: TextIO) -> int:
                 "devices": list(capabilities.devices),
                 "implementation": description.implementation,
                 "reason": description.reason,
-                "target": targets.get(selection),
+                "target": targets.get(selection) or loaders.get(selection),
             }
         )
     if args.json:
@@ -396,8 +402,8 @@ def _adapters(args: argparse.Namespace, out: TextIO) -> int:
             "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1], file=out
         )
     print(
-        "also: module:attr (your adapter class), cmd:PROGRAM ARGS (one-shot), serve:PROGRAM ARGS (persistent);"
-        " name any of them to describe it",
+        "also: module:attr (your adapter class), cmd:PROGRAM ARGS (one-shot), serve:PROGRAM ARGS (persistent),"
+        " ckpt:module:attr (your checkpoint loader); name any of them to describe it",
         file=out,
     )
     return 0
