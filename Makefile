@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: setup certify test lint bench matrix matrix-recipes history clean
+.PHONY: setup certify test lint bench matrix matrix-recipes matrix-checkpoints history clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 # Debian's chromium, for the browser test of the HTML report (tests/test_report_html.py).
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 		|| echo "chromium is not installed: tests/test_report_html.py skips its browser tests"
+# Debian's nginx, the real HTTP server with Range support that tests/test_remote.py serves files from
+# (started by the tests on loopback, unprivileged; the package's own service is not used).
+	command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends nginx-light openssl) || echo "nginx is not installed: tests/test_remote.py will fail"
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -52,6 +56,15 @@ matrix-recipes: $(STAMP)
 		--synth-only --jobs 2 --fresh --quiet --spec-url ../spec.html --out results/recipes; \
 		test $$? -le 1
 	rm -f results/recipes/results.jsonl results/recipes/.lock
+
+# The checkpoint loaders over the checkpoint vectors (results/checkpoints/): each vector under three
+# hash seeds and directory orders, beside a canary file that counts as read outside if opened.
+CKPT_LOADERS = reference huggingface-hub accelerate transformers transformers-sharded diffusers mlx-lm
+matrix-checkpoints: $(STAMP)
+	$(BIN)/safetensors-conformance run $(foreach i,$(CKPT_LOADERS),--impl ckpt:$(i)) \
+		--jobs 2 --fresh --quiet --spec-url ../spec.html --out results/checkpoints; \
+		test $$? -le 1
+	rm -f results/checkpoints/results.jsonl results/checkpoints/.lock
 
 # The release history (results/history/): every release of the Hugging Face library from 0.3.0 and
 # seven of @huggingface/hub, each installed in an environment of its own under .history/ (kept and

@@ -10,8 +10,8 @@ same whatever order the file system lists entries in.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Final, NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import BinaryIO, Final, NamedTuple, Protocol
 
 from ..format.header import TensorInfo
 from ..format.jsontext import locate, skip_whitespace
@@ -19,7 +19,7 @@ from ..format.limits import LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH, MAX_REPORTED_
 from ..format.reader import check, read_bytes
 from ..format.requirements import Flag, Req
 from .findings import Finding, primary_requirement
-from .fs import Directory
+from .fs import Directory, EntryProblem
 from .index import MAX_INDEX_BYTES, TOTAL_SIZE_PATH, Entry, IndexReport, check_index
 from .names import (
     caseless,
@@ -31,6 +31,29 @@ from .names import (
     set_member_name,
 )
 from .requirements import PRECEDENCE, CkptFlag, CkptReq
+
+
+class CheckpointFiles(Protocol):
+    """Where the validator reads a checkpoint's files from: :class:`.fs.Directory` on a file system,
+    or another source with the same members (such as a directory behind a URL).
+
+    ``entries`` are the names the source knows of (a listing); ``problem`` says why an entry may not
+    be read (CKPT-FILE-LINK, CKPT-FILE-REGULAR); ``open`` gives a seekable binary file of an entry,
+    which the reference reader reads; ``read`` gives an entry's whole content, up to a limit.
+    """
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def entries(self) -> Mapping[str, object]: ...
+
+    def problem(self, name: str) -> EntryProblem | None: ...
+
+    def open(self, name: str) -> BinaryIO: ...
+
+    def read(self, name: str, limit: int) -> bytes: ...
+
 
 #: The tensors of each shard that was read, by shard name.
 _Stored = dict[str, dict[str, TensorInfo]]
@@ -125,6 +148,13 @@ def check_checkpoint(
     return reports[0]
 
 
+def check_index_file(files: CheckpointFiles, index: str) -> CheckpointReport:
+    """Check the checkpoint of the index file ``index``, an entry of ``files``, from any source."""
+    if index not in files.entries:
+        raise FileNotFoundError(f"{index!r} is not an entry of {files.path}")
+    return _check_indexed(files, index)
+
+
 # --- Collecting findings --------------------------------------------------------------------------
 
 
@@ -149,7 +179,7 @@ class _Collector:
 
     def report(
         self,
-        directory: Directory,
+        directory: CheckpointFiles,
         index: str | None,
         prefix: str | None,
         shards: Iterable[str],
@@ -183,7 +213,7 @@ def _order(finding: Finding) -> tuple[int, str, int, int]:
 # --- A checkpoint with an index -------------------------------------------------------------------
 
 
-def _check_indexed(directory: Directory, index: str) -> CheckpointReport:
+def _check_indexed(directory: CheckpointFiles, index: str) -> CheckpointReport:
     out = _Collector()
     problem = directory.problem(index)
     if problem is not None:
@@ -216,7 +246,7 @@ def _check_indexed(directory: Directory, index: str) -> CheckpointReport:
 
 
 def _check_references(
-    directory: Directory, index: str, report: IndexReport, first: dict[str, Entry], out: _Collector
+    directory: CheckpointFiles, index: str, report: IndexReport, first: dict[str, Entry], out: _Collector
 ) -> tuple[list[str], list[str]]:
     """CKPT-SHARD-NAME, -PORTABLE, -EXISTS, CKPT-NAMES-CASE and CKPT-FILE-* for each distinct
     reference, found at its first use. Returns the shards that may be read, and every reference that
@@ -266,7 +296,7 @@ def _check_references(
     return sorted(usable), present
 
 
-def _check_case(directory: Directory, names: Iterable[str], out: _Collector, skip: Iterable[str] = ()) -> None:
+def _check_case(directory: CheckpointFiles, names: Iterable[str], out: _Collector, skip: Iterable[str] = ()) -> None:
     """CKPT-NAMES-CASE: no other entry differs from a checkpoint file's name only in case.
 
     Entries in ``skip`` (names the index references, whose clash is reported at the reference) are
@@ -281,7 +311,7 @@ def _check_case(directory: Directory, names: Iterable[str], out: _Collector, ski
             out.add(Finding(CkptReq.NAMES_CASE, message, entry))
 
 
-def _read_shards(directory: Directory, shards: Iterable[str], out: _Collector) -> _Stored:
+def _read_shards(directory: CheckpointFiles, shards: Iterable[str], out: _Collector) -> _Stored:
     """CKPT-SHARD-CONFORMS, through the reference reader; the tensors of each conforming shard."""
     stored: _Stored = {}
     for shard in shards:
@@ -324,7 +354,7 @@ def _check_mapped_stored(
 
 
 def _check_copies(
-    directory: Directory,
+    directory: CheckpointFiles,
     stored: _Stored,
     mapped: dict[str, str] | None,
     out: _Collector,
@@ -355,7 +385,7 @@ def _check_copies(
         out.add(Finding(requirement, message, shard, _header_pointer(name), offsets.get((shard, name)), flag))
 
 
-def _key_offsets(directory: Directory, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def _key_offsets(directory: CheckpointFiles, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Byte offsets of tensor names in their (conforming) shards' headers."""
     offsets: dict[tuple[str, str], int] = {}
     by_shard: dict[str, list[str]] = {}
@@ -394,7 +424,7 @@ def _check_total_size(
         out.add(Finding(CkptReq.TOTAL_SIZE_MATCH, message, index, "/metadata/total_size", offset))
 
 
-def _check_strays(directory: Directory, files: set[str], out: _Collector) -> None:
+def _check_strays(directory: CheckpointFiles, files: set[str], out: _Collector) -> None:
     """CKPT-NO-STRAY: ``*.safetensors`` entries that are not the checkpoint's shards."""
     for name in directory.entries:
         if is_stray_candidate(name) and name not in files:
