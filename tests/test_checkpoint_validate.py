@@ -169,7 +169,7 @@ def test_unmapped_tensors_are_not_part_of_the_content(tmp_path: Path, canary: Ca
 
 
 def test_a_shard_set_returns_the_union_of_its_shards(tmp_path: Path, canary: Canary) -> None:
-    report = check_checkpoint(build(case("valid/shard-set"), tmp_path, canary))
+    report = check_checkpoint(build(case("set/complete"), tmp_path, canary))
     assert report.index_file is None
     assert report.prefix == "model"
     assert report.tensors is not None

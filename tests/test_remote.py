@@ -345,7 +345,7 @@ def test_a_slow_server_times_out(behaviour: str) -> None:
 #: What a URL cannot show: links and kinds of file (the server's business), and entries that no
 #: index names (a URL cannot be listed).
 URL_BLIND = frozenset({CkptReq.FILE_LINK, CkptReq.FILE_REGULAR, CkptReq.NO_STRAY})
-INDEXED = [c for c in CASES if not c.id.startswith(("set/", "valid/shard-set"))]
+INDEXED = [c for c in CASES if not c.id.startswith("set/")]
 
 
 def blind_to(report: CheckpointReport) -> set[str]:

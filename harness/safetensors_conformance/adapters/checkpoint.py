@@ -16,7 +16,15 @@ from .protocol import Capabilities, Description, Loaded, LoadedTensor, Rejected
 from .registry import SelectionError, _load
 
 #: Built-in checkpoint loaders, by name (a user's loader is selected as ``module:attr``).
-BUILT_IN: Final = {"reference": "safetensors_conformance.adapters.checkpoint:ReferenceCheckpointLoader"}
+BUILT_IN: Final = {
+    "reference": "safetensors_conformance.adapters.checkpoint:ReferenceCheckpointLoader",
+    "diffusers": "safetensors_conformance.adapters.ckpt_diffusers:Loader",
+    "mlx-lm": "safetensors_conformance.adapters.ckpt_mlx_lm:Loader",
+    "huggingface-hub": "safetensors_conformance.adapters.ckpt_hf_hub:Loader",
+    "accelerate": "safetensors_conformance.adapters.ckpt_accelerate:Loader",
+    "transformers": "safetensors_conformance.adapters.ckpt_transformers:Loader",
+    "transformers-sharded": "safetensors_conformance.adapters.ckpt_transformers:ShardedLoader",
+}
 
 
 @runtime_checkable

@@ -164,7 +164,10 @@ def _build_case(case: Case) -> tuple[dict[str, Any], dict[str, bytes]]:
         "description": case.description,
         "expect": case.expect,
         "requirements": _requirements(case),
-        "flags": sorted({f.flag for f in (*case.violations, *case.warnings) if f.flag is not None}),
+        "flags": sorted(
+            {f.flag for f in (*case.violations, *case.warnings) if f.flag is not None}
+            | ({case.loader[1]} if case.loader is not None else set())
+        ),
         "findings": [
             {"level": level, "requirement": f.requirement, "file": f.file, "pointer": f.pointer, "flag": f.flag}
             for level, found in (("violation", case.violations), ("warning", case.warnings))
