@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,impls]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,impls,ray]'
 	if command -v npm >/dev/null; then npm ci --silent --prefix examples/hf-hub-js; fi
 # Debian's chromium, for the browser test of the HTML report (tests/test_report_html.py).
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \

@@ -125,3 +125,23 @@ def test_pytest_certifies_a_loader(pytester: pytest.Pytester) -> None:
 def test_pytest_reference_loader_passes_every_checkpoint_vector(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--impl=ckpt:reference", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=len(VECTORS))
+
+
+PUBLISHED = Path(__file__).resolve().parent.parent / "results" / "checkpoints" / "results.json"
+
+
+def test_the_published_checkpoint_matrix_is_current() -> None:
+    """results/checkpoints/ (`make matrix-checkpoints`) covers today's vectors with the loaders
+    installed here, in the versions installed here; its verdicts are what the loader tests assert."""
+    from safetensors_conformance.adapters.checkpoint import BUILT_IN, resolve_loader
+
+    document = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+    assert document["vectors"] == list(VECTORS)
+    published = {d["selection"]: d for d in document["implementations"]}
+    assert set(published) == {f"ckpt:{name}" for name in BUILT_IN}
+    for selection, entry in published.items():
+        description = resolve_loader(selection.removeprefix("ckpt:")).describe()
+        assert (entry["implementation"], entry["version"]) == (description.implementation, description.version)
+        assert entry["available"], selection
+    pairs = {(r["implementation"], r["vector"]) for r in document["results"]}
+    assert pairs == {(s, v) for s in published for v in VECTORS}
