@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 
 from safetensors_conformance._resources import data_path
+from safetensors_conformance.adapters.checkpoint import BUILT_IN, resolve_loader
 from safetensors_conformance.cli import main
 from safetensors_conformance.corpus.checkpoints import load
 from safetensors_conformance.runner.canary import available
@@ -133,8 +134,6 @@ PUBLISHED = Path(__file__).resolve().parent.parent / "results" / "checkpoints" /
 def test_the_published_checkpoint_matrix_is_current() -> None:
     """results/checkpoints/ (`make matrix-checkpoints`) covers today's vectors with the loaders
     installed here, in the versions installed here; its verdicts are what the loader tests assert."""
-    from safetensors_conformance.adapters.checkpoint import BUILT_IN, resolve_loader
-
     document = json.loads(PUBLISHED.read_text(encoding="utf-8"))
     assert document["vectors"] == list(VECTORS)
     published = {d["selection"]: d for d in document["implementations"]}

@@ -8,6 +8,7 @@ with the local reader's and validator's on the same bytes, field by field.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from safetensors_conformance._resources import data_path
 from safetensors_conformance.checkpoint import CheckpointReport, CkptReq, check_directory
 from safetensors_conformance.checkpoint.fixtures import CASES, INDEX, Case
 from safetensors_conformance.checkpoint.index import MAX_INDEX_BYTES
+from safetensors_conformance.cli import main
 from safetensors_conformance.format.limits import LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH
 from safetensors_conformance.remote import (
     MAX_READ,
@@ -461,3 +463,56 @@ def test_a_url_that_names_no_index_is_a_usage_error() -> None:
 )
 def test_shard_names_are_one_path_segment_next_to_the_index(index: str, name: str, url: str) -> None:
     assert shard_url(index, name) == url
+
+
+# --- The command line -----------------------------------------------------------------------------
+
+
+def _validate(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    return main(["validate", *argv], out, err), out.getvalue(), err.getvalue()
+
+
+def test_validate_reads_urls_as_it_reads_files(served: Nginx, root: Path, tmp_path: Path) -> None:
+    bad = serialize({"a": Tensor("U8", (2,), b"\x01\x02")})[:-1]  # one data byte short
+    (root / "cli-bad.safetensors").write_bytes(bad)
+    (tmp_path / "cli-bad.safetensors").write_bytes(bad)
+    url = served.url("cli-bad.safetensors")
+    status, out, _ = _validate("--json", url, served.url("good.safetensors"))
+    assert status == 1
+    remote = json.loads(out)
+    assert [(e["path"], e["valid"]) for e in remote] == [(url, False), (served.url("good.safetensors"), True)]
+    _, local_out, _ = _validate("--json", str(tmp_path / "cli-bad.safetensors"))
+    local = json.loads(local_out)[0]
+    assert remote[0]["violations"] == local["violations"]
+    assert remote[0]["primary"] == local["primary"] == Req.BUFFER_BOUNDS.value
+    status, text, _ = _validate(url)
+    assert status == 1
+    assert text.startswith(f"FAIL  {url} (primary: {Req.BUFFER_BOUNDS.value})")
+
+
+def test_validate_names_a_server_error_and_exits_2(served: Nginx) -> None:
+    url = served.url("no-such.safetensors")
+    status, out, err = _validate(url, served.url("good.safetensors"))
+    assert status == 2
+    assert err.startswith(f"ERROR {url}: ")
+    assert "404" in err
+    assert f"PASS  {served.url('good.safetensors')}" in out
+
+
+def test_validate_checks_a_checkpoint_behind_a_url(served: Nginx, root: Path, checkpoints: dict[str, Path]) -> None:
+    good = served.url(f"{checkpoints['valid/two-shards'].relative_to(root).as_posix()}/{INDEX}")
+    bad = served.url(f"{checkpoints['index/duplicate-key'].relative_to(root).as_posix()}/{INDEX}")
+    status, out, _ = _validate("--json", good, bad)
+    assert status == 1
+    entries = json.loads(out)
+    assert [(e["path"], e["valid"], e["primary"]) for e in entries] == [
+        (good, True, None),
+        (bad, False, CkptReq.INDEX_UNIQUE_KEYS.value),
+    ]
+    assert entries[1]["violations"][0]["pointer"] == "/weight_map/b"
+
+
+def test_validate_jobs_gives_the_same_output_for_urls(served: Nginx) -> None:
+    urls = [served.url("good.safetensors"), served.url("no-such.safetensors"), served.url("big.safetensors")]
+    assert _validate("--jobs", "2", *urls) == _validate(*urls)

@@ -165,7 +165,7 @@ def test_an_internal_error_is_exit_2_not_1(monkeypatch: pytest.MonkeyPatch, tmp_
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("simulated reader bug")
 
-    monkeypatch.setattr("safetensors_conformance.cli.check", broken)
+    monkeypatch.setattr("safetensors_conformance.validate_cli.check", broken)
     path = tmp_path / "good.safetensors"
     path.write_bytes(GOOD)
     out, err = io.StringIO(), io.StringIO()

@@ -35,9 +35,9 @@ def validate_directory(directory: str, *, as_json: bool, out: TextIO, err: TextI
         return _broken(directory, f"internal error: {type(error).__name__}: {error}", as_json=as_json, err=err)
     results = []
     for report in found.checkpoints:
-        results.append(_report_json(directory, report))
+        results.append(report_json(directory, report))
         if not as_json:
-            _print_report(directory, report, out)
+            print_report(directory, report, out)
     # Joined as the directory walk joins them, so that paths read alike in the report.
     files = [os.path.join(directory, name) for name in found.other_files]  # noqa: PTH118
     return Validated(results, files, any(not r.conforms for r in found.checkpoints), io_error=False)
@@ -50,7 +50,7 @@ def _broken(directory: str, problem: str, *, as_json: bool, err: TextIO) -> Vali
     return Validated([entry], [], nonconforming=False, io_error=True)
 
 
-def _report_json(directory: str, report: CheckpointReport) -> dict[str, object]:
+def report_json(directory: str, report: CheckpointReport) -> dict[str, object]:
     primary = report.primary
     return {
         "path": directory,
@@ -69,7 +69,7 @@ def _report_json(directory: str, report: CheckpointReport) -> dict[str, object]:
     }
 
 
-def _print_report(directory: str, report: CheckpointReport, out: TextIO) -> None:
+def print_report(directory: str, report: CheckpointReport, out: TextIO) -> None:
     # Both parts of the spec: a shard's own findings cite the file format.
     index = load_all() if report.violations or report.warnings else {}
     shards = len(report.shards)

@@ -12,16 +12,13 @@ import gc
 import io
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from . import __version__
-from .format.reader import Report, check
 from .options import register, whole_number
-from .textout import json_text, terminal
 
 if TYPE_CHECKING:
-    from .format.violations import Violation
     from .spec import Requirement
 
 EXIT_OK = 0
@@ -46,13 +43,25 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         help="check files against the spec",
         description="Check safetensors files against every requirement of the spec. Directories are "
-        "searched for *.safetensors files. Exit status: 0 when every file conforms, 1 when any does "
-        "not, 2 on usage or I/O errors. SHOULD-level findings are warnings and do not change it.",
+        "searched for *.safetensors files and sharded checkpoints; an index file "
+        "(*.safetensors.index.json) stands for its checkpoint. Exit status: 0 when every file conforms, "
+        "1 when any does not, 2 on usage or I/O errors. SHOULD-level findings are warnings and do not "
+        "change it.",
     )
     validate.add_argument(
-        "paths", nargs="+", metavar="PATH", help="a file, a directory to search, or - for standard input"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a file, a directory to search, an index file (for its checkpoint), or - for standard input",
     )
     validate.add_argument("--json", action="store_true", help="print one JSON report for all files")
+    validate.add_argument(
+        "--jobs",
+        type=whole_number(1),
+        default=1,
+        metavar="N",
+        help="check inputs in N worker processes; the output is the same, in input order (default: 1)",
+    )
 
     cite = commands.add_parser("cite", help="print a requirement's text and link", description="Print requirements.")
     cite.add_argument("ids", nargs="+", metavar="ID", help="a requirement ID, such as BUFFER-NO-OVERLAP")
@@ -185,7 +194,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return EXIT_USAGE if exit_request.code else EXIT_OK
     try:
         if args.command == "validate":
-            return run_validate(args.paths, as_json=args.json, out=out, err=err)
+            from .validate_cli import run_validate
+
+            return run_validate(args.paths, as_json=args.json, jobs=args.jobs, out=out, err=err)
         if args.command == "cite":
             return run_cite(args.ids, out=out)
         if args.command == "vectors":
@@ -230,160 +241,6 @@ def entry() -> NoReturn:
         sys.stderr.flush()
         status = EXIT_USAGE
     os._exit(status)
-
-
-# --- validate -------------------------------------------------------------------------------------
-
-#: The name that stands for standard input.
-STDIN = "-"
-
-
-def _expand(paths: Sequence[str]) -> Iterator[tuple[str, str | None, str | None]]:
-    """Each input as (display path, file, problem); directories expand to their .safetensors files.
-
-    Inside a directory, everything named ``*.safetensors`` that is not a directory is checked, so a
-    FIFO or a dangling link is reported, not skipped; so is every directory that cannot be read. A
-    directory that holds a sharded checkpoint is yielded as itself, with neither file nor problem:
-    it is checked as a whole (spec/checkpoint.md).
-    """
-    for raw in paths:
-        if raw != STDIN and os.path.isdir(raw):
-            unreadable: list[OSError] = []
-            found: list[tuple[str, bool]] = []
-            for folder, _, names in os.walk(raw, onerror=unreadable.append):
-                if _holds_checkpoint(names):
-                    found.append((folder, True))
-                else:
-                    found.extend((os.path.join(folder, name), False) for name in names if name.endswith(".safetensors"))
-            found.sort()
-            for error in unreadable:
-                yield str(error.filename), None, f"cannot read this directory: {error.strerror or error}"
-            if not found and not unreadable:
-                yield raw, None, "no *.safetensors files in this directory"
-            for file, is_checkpoint in found:
-                yield file, None if is_checkpoint else file, None
-        else:
-            yield raw, raw, None
-
-
-def _holds_checkpoint(names: list[str]) -> bool:
-    """An index file or a shard set member among a directory's names; the checkpoint code is
-    imported only for a directory that may hold one."""
-    if not any(n.endswith(".safetensors.index.json") or ("-of-" in n and n.endswith(".safetensors")) for n in names):
-        return False
-    from .checkpoint.names import holds_checkpoint
-
-    return holds_checkpoint(names)
-
-
-def run_validate(paths: Sequence[str], *, as_json: bool, out: TextIO, err: TextIO) -> int:
-    results: list[dict[str, object]] = []
-    io_error = nonconforming = False
-
-    def check_one(shown: str, path: str | None, problem: str | None) -> None:
-        nonlocal io_error, nonconforming
-        report: Report | None = None
-        if problem is None and path is not None:
-            try:
-                report = check(sys.stdin.buffer if path == STDIN else path, keep_tensors=False)
-            except OSError as error:
-                problem = error.strerror or str(error)
-            except Exception as error:  # a bug in the reader: exit 2, and say which file showed it
-                problem = f"internal error: {type(error).__name__}: {error}"
-        result: dict[str, object]
-        if report is None:
-            io_error = True
-            result = {"path": shown, "valid": None, "error": problem, "violations": [], "warnings": []}
-            if not as_json:
-                print(f"ERROR {terminal(shown)}: {terminal(str(problem))}", file=err)
-        else:
-            nonconforming |= not report.conforms
-            result = _report_json(shown, report)
-            if not as_json:
-                _print_report(shown, report, out)
-        results.append(result)
-
-    for shown, path, problem in _expand(paths):
-        if path is None and problem is None:  # a directory that holds a sharded checkpoint
-            from .checkpoint_cli import validate_directory
-
-            found = validate_directory(shown, as_json=as_json, out=out, err=err)
-            results.extend(found.results)
-            nonconforming |= found.nonconforming
-            io_error |= found.io_error
-            for file in found.files:  # its other *.safetensors files are still files to check
-                check_one(file, file, None)
-        else:
-            check_one(shown, path, problem)
-    if as_json:
-        out.write(json_text(results))
-        out.write("\n")
-    else:
-        conforming = sum(1 for r in results if r["valid"] is True)
-        others = len(results) - conforming
-        checkpoints = sum(1 for r in results if "checkpoint" in r)
-        files = len(results) - checkpoints
-        counted = f"{files} file{'' if files == 1 else 's'}"
-        if checkpoints:
-            counted = f"{checkpoints} checkpoint{'' if checkpoints == 1 else 's'} and {counted}"
-        print(
-            f"{counted}: {conforming} "
-            f"conform{'s' if conforming == 1 else ''}, {others} do{'es' if others == 1 else ''} not",
-            file=out,
-        )
-    if io_error:
-        return EXIT_USAGE
-    return EXIT_NONCONFORMING if nonconforming else EXIT_OK
-
-
-def _report_json(path: str, report: Report) -> dict[str, object]:
-    primary = report.primary
-    return {
-        "path": path,
-        "valid": report.conforms,
-        "primary": None if primary is None else primary.value,
-        "violations": [v.to_json() for v in report.violations],
-        "warnings": [w.to_json() for w in report.warnings],
-        "unreported_violations": report.unreported_violations,
-        "unreported_warnings": report.unreported_warnings,
-    }
-
-
-def _print_report(path: str, report: Report, out: TextIO) -> None:
-    index: dict[str, Requirement] = {}
-    if report.violations or report.warnings:
-        from .spec import load_index  # only a report with findings needs the spec index
-
-        index = load_index()
-    header = report.header
-    detail = f" ({len(header)} tensor{'' if len(header) == 1 else 's'})" if header is not None else ""
-    if report.primary is not None:
-        detail = f" (primary: {report.primary.value})"
-    elif not report.conforms:
-        detail = " (every violation is flagged: implementation-defined)"
-    print(f"{'PASS' if report.conforms else 'FAIL'}  {terminal(path)}{detail}", file=out)
-    for kind, findings, unreported in (
-        ("error", report.violations, report.unreported_violations),
-        ("warning", report.warnings, report.unreported_warnings),
-    ):
-        for finding in findings:
-            print(f"  {kind:7} {_describe(finding)}", file=out)
-            requirement = index.get(finding.requirement.value)
-            if requirement is not None:
-                print(f"          {requirement.url}", file=out)
-        if unreported:
-            print(f"  {kind:7} ... and {unreported} more {kind}{'' if unreported == 1 else 's'} not shown", file=out)
-
-
-def _describe(violation: Violation) -> str:
-    where = []
-    if violation.offset is not None:
-        where.append(f"offset {violation.offset}")
-    if violation.pointer is not None:
-        where.append(terminal(violation.pointer) or "header root")
-    location = f" at {', '.join(where)}" if where else ""
-    flag = f" [flag {violation.flag.value}]" if violation.flag is not None else ""
-    return f"{violation.requirement.value}{location}: {terminal(violation.message)}{flag}"
 
 
 # --- cite -----------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The reference: a strict reader and a canonical writer for ``spec/safetensors.md``.
 
-Pure Python and standard library only; nothing here imports the harness, the CLI or pytest.
+Pure Python and the standard library, with one optional C decoder (msgspec) for conforming headers
+in bulk validation; nothing here imports the harness, the CLI or pytest.
 Names are imported on first use, so that ``validate`` does not pay for the writer.
 """
 

@@ -3,14 +3,22 @@
 Each requirement is one small function named after it. A fast loop accepts the common case (an
 entry that is exactly right) without calling them; any entry it does not accept goes through
 the named checks, which say what is wrong. A property test keeps the two in agreement.
+
+Faster still, :func:`fast_header` decides a whole conforming header with an optional C decoder
+(msgspec) and a few checks over the decoded values, before any text is decoded in Python; it only
+ever accepts, so every header it does not accept, and every non-conforming one, is decided by the
+named checks (``tests/test_fast_path.py`` holds the two paths to identical reports).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from operator import itemgetter
-from typing import Any, Final, NamedTuple, cast
+from collections.abc import Callable
+from functools import cache
+from itertools import chain
+from operator import attrgetter, itemgetter
+from typing import Annotated, Any, Final, Literal, NamedTuple, cast
 
 from .dtypes import BITS, DTYPES
 from .jsontext import NumberToken, Path
@@ -54,7 +62,7 @@ class Header:
         length: int,
         buffer_length: int,
         metadata: dict[str, str] | None,
-        root: tuple[tuple[str, object], ...] | None,
+        root: tuple[tuple[str, object], ...] | dict[str, Any] | None,
         count: int,
     ) -> None:
         self.length = length
@@ -71,15 +79,20 @@ class Header:
             raise ValueError("this header was checked without keeping its tensor entries")
         if self._tensors is None:
             infos = []
-            for name, entry in self._root:
-                if name == METADATA_KEY:
-                    continue
-                if type(entry) is ExactEntry:
-                    infos.append(TensorInfo(name, entry.dtype, tuple(entry.shape), entry.begin, entry.end))
-                else:
-                    fields: dict[str, Any] = dict(cast("_Pairs", entry))
-                    begin, end = fields["data_offsets"]
-                    infos.append(TensorInfo(name, fields["dtype"], tuple(fields["shape"]), begin, end))
+            if type(self._root) is dict:  # from the fast path: tensor entries only, by name
+                for name, entry in self._root.items():
+                    begin, end = entry.data_offsets
+                    infos.append(TensorInfo(name, entry.dtype, tuple(entry.shape), begin, end))
+            else:
+                for name, entry in cast("_Pairs", self._root):
+                    if name == METADATA_KEY:
+                        continue
+                    if type(entry) is ExactEntry:
+                        infos.append(TensorInfo(name, entry.dtype, tuple(entry.shape), entry.begin, entry.end))
+                    else:
+                        fields: dict[str, Any] = dict(cast("_Pairs", entry))
+                        begin, end = fields["data_offsets"]
+                        infos.append(TensorInfo(name, fields["dtype"], tuple(fields["shape"]), begin, end))
             infos.sort(key=lambda info: (info.begin, info.end))
             self._tensors = {info.name: info for info in infos}
         return self._tensors
@@ -679,3 +692,169 @@ def _check_buffer(ranges: list[_Range], data_start: int, buffer_length: int, com
             last = item
     if complete and covered < buffer_length:
         _trailing(data_start, covered, buffer_length, sink)
+
+
+# --- The fast path: a whole conforming header through a C decoder ----------------------------------
+
+#: Bytes per element of the dtypes the fast path takes; packed sub-byte dtypes go to the named
+#: checks, which also judge their rows (SIZE-PACKED-ROWS).
+_WIDTHS: Final = {name: bits // 8 for name, bits in BITS.items() if not bits & 7}
+#: Padding longer than this goes to the named checks (a conforming writer pads at most 7 bytes).
+_FAST_PADDING: Final = 64
+_COMMA: Final = 0x2C
+_OPEN_BRACE: Final = 0x7B
+
+
+class _FastDecoders(NamedTuple):
+    """msgspec decoders for a header's root (its tensor entries) and for its ``__metadata__``."""
+
+    root: Callable[[memoryview], dict[str, Any]]
+    metadata: Callable[[memoryview], dict[str, str]]
+    errors: tuple[type[Exception], ...]
+    metadata_first: re.Pattern[bytes]
+
+
+@cache
+def _fast_decoders() -> _FastDecoders | None:
+    """The decoders, made on first use; ``None`` when msgspec is not installed."""
+    try:
+        import msgspec  # noqa: PLC0415 - optional, and its import costs more than a small header
+    except ImportError:
+        return None
+    # A typed decoder: what does not have exactly this form is an error, found in C.
+    positive = Annotated[int, msgspec.Meta(gt=0)]
+    unsigned = Annotated[int, msgspec.Meta(ge=0)]
+    entry = msgspec.defstruct(
+        "FastEntry",
+        [
+            ("dtype", cast("Any", Literal)[tuple(_WIDTHS)]),
+            ("shape", tuple[positive, ...]),
+            ("data_offsets", tuple[unsigned, unsigned]),
+        ],
+        forbid_unknown_fields=True,
+        gc=False,  # no cycles; millions of entries must not be walked by the collector
+    )
+    return _FastDecoders(
+        msgspec.json.Decoder(dict[str, entry]).decode,  # type: ignore[valid-type]
+        msgspec.json.Decoder(dict[str, str]).decode,
+        # A malformed header (DecodeError, ValidationError), bad UTF-8 in a string, a number too
+        # long for the decoder: each is left to the named checks, which say what is wrong.
+        (msgspec.MsgspecError, ValueError, RecursionError, OverflowError),
+        re.compile(rb'\{[ \t\n\r]*"__metadata__"[ \t\n\r]*:[ \t\n\r]*\{'),
+    )
+
+
+def fast_header(raw: bytearray, length: int, buffer_length: int, *, keep: bool = True) -> Header | None:
+    """The header of ``raw`` when it is certainly conforming and gives no finding at all; else ``None``.
+
+    ``raw`` is the header as read (``length`` bytes; it is patched during the call and restored),
+    ``buffer_length`` the bytes after it. ``None`` decides nothing: the caller runs the named
+    checks, which alone report findings. What this path proves, and how:
+
+    * HEADER-UTF8, HEADER-JSON: msgspec's strict RFC 8259 decoder (and Python's UTF-8 decoder for a
+      header that is not ASCII); HEADER-START and HEADER-PADDING: ``{`` first, only spaces after ``}``;
+    * HEADER-STRINGS, NAME-PORTABLE: the text holds no escape, so every string is its literal
+      text, which JSON keeps free of control characters but DEL; no name is empty or holds DEL;
+    * HEADER-ROOT-OBJECT, ENTRY-OBJECT, ENTRY-FIELDS-REQUIRED, ENTRY-FIELDS-KNOWN, DTYPE-KNOWN,
+      SHAPE-ARRAY, OFFSETS-PAIR, META-OBJECT, META-STRING-VALUES: the decoder's types (``__metadata__``
+      is taken only as the first member, and decoded on its own);
+    * HEADER-UNIQUE-NAMES, META-UNIQUE-KEYS and repeated fields: the decoder keeps the last of
+      repeated names, so the text's colons are counted: one per member, plus those inside strings,
+      which without escapes are the decoded strings' own;
+    * NUMBER-FORM: integers only by type; no ``-`` outside strings (counted as colons are, since
+      ``-0`` decodes to 0); NUMBER-RANGE, SIZE-LIMIT: bounded by the buffer's length;
+    * SIZE-MATCH, SIZE-WHOLE-BYTES (byte-sized dtypes, no zero dimension), DATA-ALIGNED, and
+      BUFFER-BOUNDS, -NO-OVERLAP, -NO-GAP, -NO-TRAILING: the entries tile the buffer exactly.
+    """
+    decoders = _fast_decoders()
+    if decoders is None or raw[:1] != b"{" or b"\\" in raw:
+        return None
+    tail = raw[-_FAST_PADDING:].rstrip(b" ")
+    if tail[-1:] != b"}" or (not raw.isascii() and not _is_utf8(raw)):
+        return None
+    metadata: dict[str, str] | None = None
+    try:
+        match = decoders.metadata_first.match(raw)
+        if match is None:
+            with memoryview(raw) as view:
+                root = decoders.root(view)
+        else:
+            # Metadata holds only strings, so its object ends at the first "}" outside a string; a
+            # string holds no escaped quote here, so a "}" is inside one after an odd count of them.
+            close = raw.find(b"}", match.end())
+            while close >= 0 and raw.count(b'"', match.end(), close) % 2:
+                close = raw.find(b"}", close + 1)
+            with memoryview(raw) as view:
+                metadata = decoders.metadata(view[match.end() - 1 : close + 1])
+            comma = close + 1
+            if raw[comma : comma + 1] != b",":
+                return None  # no tensors, or space before the comma: the named checks decide
+            # The other members, decoded as an object of their own from where the comma was.
+            raw[comma] = _OPEN_BRACE
+            try:
+                with memoryview(raw) as view:
+                    root = decoders.root(view[comma:])
+            finally:
+                raw[comma] = _COMMA
+    except decoders.errors:
+        return None
+    # A name the decoded types cannot rule out: a second __metadata__ (HEADER-UNIQUE-NAMES), an
+    # empty name or one with DEL, the one control character JSON lets through (NAME-PORTABLE); and
+    # no member after the comma that followed the metadata.
+    if METADATA_KEY in root or "" in root or (metadata is not None and not root):
+        return None
+    if b"\x7f" in raw and "\x7f" in "".join(root):
+        return None
+    if not _counts_match(raw, root, metadata):
+        return None
+    data_start = 8 + length
+    widths = _WIDTHS
+    chained = True
+    chain_end = 0
+    for entry in root.values():
+        begin, end = entry.data_offsets
+        width = widths[entry.dtype]
+        size = width
+        for dim in entry.shape:
+            size *= dim
+        if end - begin != size or (data_start + begin) % width:
+            return None
+        if begin != chain_end:
+            chained = False
+        chain_end = end
+    if not chained:  # entries out of buffer order: sort their ranges, and check they tile
+        ranges = list(chain.from_iterable(sorted(map(attrgetter("data_offsets"), root.values()))))
+        if ranges[0] != 0 or ranges[2::2] != ranges[1:-1:2]:
+            return None
+        chain_end = ranges[-1]
+    # Every size and offset is at most the buffer's length, so the bits of every tensor fit in 64.
+    if chain_end != buffer_length or buffer_length > U64_MAX >> 3:
+        return None
+    return Header(length, buffer_length, metadata, root if keep else None, len(root))
+
+
+def _is_utf8(raw: bytearray) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _counts_match(raw: bytearray, root: dict[str, Any], metadata: dict[str, str] | None) -> bool:
+    """No repeated name anywhere, and no number with a sign, judged by counting characters.
+
+    A colon is one per member or inside a string; a minus sign is in a number or inside a string.
+    Every string of the decoded header is a name, a metadata key or value, a field name or a dtype
+    (neither holds either character); a repeated member's strings are not among them, so the
+    counts of the decoded strings add up to those of the text only when no member was dropped.
+    """
+    members = 4 * len(root) + (0 if metadata is None else 1 + len(metadata))
+    colons = raw.count(b":")
+    dashes = raw.count(b"-") if b"-" in raw else 0  # a search stops at the first; a count reads all
+    if colons == members and not dashes:
+        return True
+    strings = "".join(root)
+    if metadata is not None:
+        strings += "".join(metadata) + "".join(metadata.values())
+    return colons == members + strings.count(":") and dashes == strings.count("-")

@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import BinaryIO, Final, NamedTuple
 
-from .header import Finding, Header, Sink, TensorInfo, check_header_value, reduce_object
+from .header import Finding, Header, Sink, TensorInfo, _fast_decoders, check_header_value, fast_header, reduce_object
 from .jsontext import JsonSyntaxError, byte_offsets, decode, locate, path_at, pointer
 from .limits import HEADER_ALIGNMENT, JSON_WHITESPACE, LENGTH_PREFIX_SIZE, MAX_HEADER_LENGTH, WHITESPACE
 from .requirements import Flag, Req
@@ -56,7 +56,7 @@ class Report(NamedTuple):
         return self.header
 
 
-def check(source: Source, *, keep_tensors: bool = True) -> Report:
+def check(source: Source, *, keep_tensors: bool = True, fast: bool | None = None) -> Report:
     """Check a file against every requirement the reader can see; never raises on bad content.
 
     ``OSError`` is raised when the file cannot be read at all, :class:`NotRegularFileError` when a
@@ -64,6 +64,10 @@ def check(source: Source, *, keep_tensors: bool = True) -> Report:
     standard input) is read once, front to back: the header is kept, the rest only counted. With
     ``keep_tensors`` false the report's header lists no tensors, which saves time and memory when
     only the verdict matters.
+
+    ``fast`` says whether a conforming header may first be decided by the optional C decoder
+    (:func:`.header.fast_header`); the report is the same either way. ``None``, the default, uses
+    it once this process has checked :data:`FAST_PATH_AFTER` bytes of headers; ``False`` never.
     """
     with _open(source) as handle:
         sink = Sink()
@@ -71,7 +75,7 @@ def check(source: Source, *, keep_tensors: bool = True) -> Report:
             handle, size = _spool(handle)
         else:
             size = _file_size(handle)
-        header = _check_file(handle, size, sink, keep=keep_tensors)
+        header = _check_file(handle, size, sink, keep=keep_tensors, fast=fast)
     return _report(sink, header, size)
 
 
@@ -86,11 +90,37 @@ def validate(source: Source) -> Header:
     return check(source).raise_for_violations()
 
 
-def check_header_bytes(header: bytes, file_size: int) -> Report:
+def check_header_bytes(header: bytes, file_size: int, *, fast: bool | None = None) -> Report:
     """Check a header given as bytes, for a file of ``file_size`` bytes (prefix included)."""
     sink = Sink()
-    parsed = _check_text(_decode_utf8(bytes(header), sink), len(header), file_size, sink)
+    parsed = _check_header(bytearray(header), len(header), file_size, sink, keep=True, fast=fast)
     return _report(sink, parsed, file_size)
+
+
+#: Header bytes checked by the named checks alone before the fast path is used. Importing its C
+#: decoder takes about as long (~20 ms) as the named checks take for 1 MB of header; a quarter of
+#: that spares a command that checks one ordinary file the import, and costs one that checks
+#: thousands a few milliseconds (benchmarks/bench_validate.py).
+FAST_PATH_AFTER: Final = 256 * 1024
+#: Header bytes this process has checked so far without the fast path (``fast=None``).
+_strict_bytes = [0]
+
+
+def use_fast_path() -> bool:
+    """From now on, try the fast path on every header (``check(..., fast=None)``), and import its
+    decoder now; returns whether it is installed. For a process about to check many files, or to
+    start worker processes that will: forked ones inherit the import."""
+    _strict_bytes[0] = FAST_PATH_AFTER
+    return _fast_decoders() is not None
+
+
+def _wants_fast(fast: bool | None, length: int) -> bool:
+    if fast is not None:
+        return fast
+    if _strict_bytes[0] >= FAST_PATH_AFTER:
+        return True
+    _strict_bytes[0] += length
+    return _strict_bytes[0] >= FAST_PATH_AFTER
 
 
 # --- Reading --------------------------------------------------------------------------------------
@@ -218,7 +248,9 @@ def read_bytes(handle: BinaryIO, offset: int, count: int, what: str) -> bytes:
     return data
 
 
-def _check_file(handle: BinaryIO, size: int, sink: Sink, *, keep: bool = True) -> Header | None:
+def _check_file(
+    handle: BinaryIO, size: int, sink: Sink, *, keep: bool = True, fast: bool | None = None
+) -> Header | None:
     if size < LENGTH_PREFIX_SIZE:
         sink.add(
             Req.LAYOUT_LENGTH_PREFIX,
@@ -238,11 +270,29 @@ def _check_file(handle: BinaryIO, size: int, sink: Sink, *, keep: bool = True) -
             offset=0,
         )
         return None
-    text = _decode_utf8(read_bytes(handle, LENGTH_PREFIX_SIZE, length, "the header"), sink)
+    # A buffer of our own, which the fast path may patch: the copy costs nothing beside the checks,
+    # and the bytes it is made from are freed before anything is decoded (as is the buffer, once the
+    # named checks have its text).
+    raw = bytearray(read_bytes(handle, LENGTH_PREFIX_SIZE, length, "the header"))
+    return _check_header(raw, length, size, sink, keep=keep, fast=fast)
+
+
+def _check_header(
+    raw: bytearray, length: int, size: int, sink: Sink, *, keep: bool, fast: bool | None
+) -> Header | None:
+    """Every check of the header bytes, with the fast path first when it is wanted and available."""
+    if length % HEADER_ALIGNMENT:
+        sink.add(Req.LAYOUT_HEADER_ALIGN, f"header length {length} is not a multiple of {HEADER_ALIGNMENT}", offset=0)
+    if _wants_fast(fast, length):
+        header = fast_header(raw, length, size - LENGTH_PREFIX_SIZE - length, keep=keep)
+        if header is not None:
+            return header
+    text = _decode_utf8(raw, sink)
+    raw.clear()  # the buffer is ours, and the named checks read only the text: free it first
     return _check_text(text, length, size, sink, keep=keep)
 
 
-def _decode_utf8(raw: bytes, sink: Sink) -> str | None:
+def _decode_utf8(raw: bytes | bytearray, sink: Sink) -> str | None:
     """HEADER-UTF8: the header is well-formed UTF-8."""
     try:
         return raw.decode("utf-8")
@@ -257,8 +307,6 @@ def _decode_utf8(raw: bytes, sink: Sink) -> str | None:
 
 def _check_text(text: str | None, length: int, size: int, sink: Sink, *, keep: bool = True) -> Header | None:
     base = LENGTH_PREFIX_SIZE
-    if length % HEADER_ALIGNMENT:
-        sink.add(Req.LAYOUT_HEADER_ALIGN, f"header length {length} is not a multiple of {HEADER_ALIGNMENT}", offset=0)
     if text is None:
         return None
     start = _check_start(text, base, sink)
