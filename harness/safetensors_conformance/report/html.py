@@ -29,6 +29,7 @@ from ..corpus import Corpus, Vector
 from ..corpus.checkpoints import CkptVector
 from ..corpus.checkpoints import load as load_checkpoints
 from ..runner.results import Result, Results
+from ..runner.run import CHECKPOINT_PREFIX
 from ..runner.verdicts import Verdict
 from ..spec import Requirement, load_all
 from .html_assets import SCRIPT, STYLE
@@ -319,7 +320,10 @@ def _vector_info(
 ) -> Iterator[str]:
     yield '<div class="info"><dl>'
     if vector is not None:
-        yield f"<dt>expected</dt><dd>{escape(EXPECT.get(vector.expect, vector.expect))}</dd>"
+        expected = EXPECT.get(vector.expect, vector.expect)
+        if isinstance(vector, CkptVector):  # the same outcomes, asked of a checkpoint loader
+            expected = expected.replace("a reader", "a loader")
+        yield f"<dt>expected</dt><dd>{escape(expected)}</dd>"
         if vector.flags and corpus is not None:
             flags = "".join(
                 f"<li><code>{escape(f)}</code>: {_inline_code(corpus.flags.get(f, {}).get('description', ''))}</li>"
@@ -463,7 +467,9 @@ def _labels(results: Results) -> list[tuple[str, str]]:
     the implementation's name; a label two columns share gets its column number."""
     labels = []
     for name, description in results.implementations.items():
-        short = description.implementation.split(" ")[0] if len(name) > LABEL_LIMIT else name
+        short = name if len(name) <= LABEL_LIMIT else name.removeprefix(CHECKPOINT_PREFIX)
+        if len(short) > LABEL_LIMIT:
+            short = description.implementation.split(" ")[0]
         labels.append((name, short[:LABEL_LIMIT] or name[:LABEL_LIMIT]))
     seen = Counter(label for _, label in labels)
     return [(name, f"{label} ({i + 1})" if seen[label] > 1 else label) for i, (name, label) in enumerate(labels)]
