@@ -1,11 +1,14 @@
 """results/FINDINGS.md and its findings.tsv files still describe the published matrices.
 
-``results/findings.tsv`` and ``results/recipes/findings.tsv`` assign every failing (selection,
-vector) pair of ``results/results.json`` and ``results/recipes/results.json`` to a finding of
-FINDINGS.md; the pairs of ``results/unstable.txt`` are left out. When ``make matrix`` or
-``make matrix-recipes`` changes a verdict, these tests name what has to be revised: a pair without
-a finding, a finding without a section, a count, a version, a listed vector or a reproduce command
-that no longer holds. Nothing here runs an implementation; it reads the published files.
+``results/findings.tsv``, ``results/recipes/findings.tsv`` and ``results/checkpoints/findings.tsv``
+assign every failing (selection, vector) pair of ``results/results.json``,
+``results/recipes/results.json`` and ``results/checkpoints/results.json`` to a finding of
+FINDINGS.md; the pairs of ``results/unstable.txt`` are left out. FINDINGS.md describes the matrices
+in that order, one part each, every part after the first under a heading of its own. When ``make
+matrix``, ``make matrix-recipes`` or ``make matrix-checkpoints`` changes a verdict, these tests name
+what has to be revised: a pair without a finding, a finding without a section, a count, a version,
+a listed vector or a reproduce command that no longer holds. Nothing here runs an implementation;
+it reads the published files.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import pytest
 RESULTS = Path(__file__).resolve().parent.parent / "results"
 FINDINGS = RESULTS / "FINDINGS.md"
 UNSTABLE = RESULTS / "unstable.txt"
-#: FINDINGS.md describes the recipe matrix under this heading, the committed one before it.
-RECIPE_HEADING = "## The recipe matrix (results/recipes/)"
 #: The verdicts that are findings, in the order FINDINGS.md counts them; every other verdict is a
 #: pass, an implementation-defined choice or a skip.
 FAILING = ("fail-accepted-invalid", "fail-rejected-valid", "fail-wrong-content", "crash", "timeout", "memory-limit")
+#: A checkpoint loader also fails by opening the canary outside the checkpoint, or by answering
+#: differently under other hash seeds and directory orders.
+CHECKPOINT_FAILING = (*FAILING, "fail-read-outside", "nondeterministic")
 TSV_HEADER = "selection\tvector\tfinding"
 FINDING_ID = re.compile(r"F-\d{2,}")
 
@@ -37,11 +41,18 @@ Pair = tuple[str, str]
 
 @dataclass(frozen=True)
 class Matrix:
-    """One published matrix and the findings.tsv that assigns its failing pairs."""
+    """One published matrix, the findings.tsv that assigns its failing pairs, and its part of FINDINGS.md."""
 
     name: str
     results: Path
     tsv: Path
+    #: The heading its part of FINDINGS.md begins with; ``None`` for the first part, which is the
+    #: top of the file.
+    heading: str | None
+    #: The heading of its coverage table.
+    coverage_heading: str
+    #: Its failing verdicts, in the order FINDINGS.md counts them.
+    failing: tuple[str, ...] = FAILING
 
     @cached_property
     def data(self) -> dict[str, Any]:
@@ -89,12 +100,30 @@ class Matrix:
         return {f: dict(sorted(d.items(), key=lambda kv: order.get(kv[0], len(order)))) for f, d in out.items()}
 
     def fails(self, selection: str, vector: str) -> bool:
-        return self.verdicts.get((selection, vector)) in FAILING
+        return self.verdicts.get((selection, vector)) in self.failing
 
 
-COMMITTED = Matrix("committed", RESULTS / "results.json", RESULTS / "findings.tsv")
-RECIPES = Matrix("recipes", RESULTS / "recipes" / "results.json", RESULTS / "recipes" / "findings.tsv")
-MATRICES = [pytest.param(COMMITTED, id="committed"), pytest.param(RECIPES, id="recipes")]
+COMMITTED = Matrix("committed", RESULTS / "results.json", RESULTS / "findings.tsv", None, "## Coverage")
+RECIPES = Matrix(
+    "recipes",
+    RESULTS / "recipes" / "results.json",
+    RESULTS / "recipes" / "findings.tsv",
+    "## The recipe matrix (results/recipes/)",
+    "### Coverage of the recipe matrix",
+)
+CHECKPOINTS = Matrix(
+    "checkpoints",
+    RESULTS / "checkpoints" / "results.json",
+    RESULTS / "checkpoints" / "findings.tsv",
+    "## The checkpoint matrix (results/checkpoints/)",
+    "### Coverage of the checkpoint matrix",
+    CHECKPOINT_FAILING,
+)
+#: The matrices in the order FINDINGS.md describes them.
+ALL = (COMMITTED, RECIPES, CHECKPOINTS)
+MATRICES = [pytest.param(matrix, id=matrix.name) for matrix in ALL]
+#: The matrices whose part follows another's and opens with a count of its own.
+LATER = [pytest.param(matrix, id=matrix.name) for matrix in ALL if matrix.heading is not None]
 
 
 @dataclass(frozen=True)
@@ -129,11 +158,23 @@ def document() -> str:
     return FINDINGS.read_text(encoding="utf-8")
 
 
+@cache
+def parts() -> dict[str, str]:
+    """FINDINGS.md cut where each later matrix's heading begins: the text of each part, by matrix name."""
+    text, starts = document(), [0]
+    for matrix in ALL[1:]:
+        assert matrix.heading is not None, f"the {matrix.name} matrix follows another, so it needs a heading"
+        found = re.search(rf"^{re.escape(matrix.heading)}$", text, flags=re.M)
+        assert found, f"FINDINGS.md has no heading {matrix.heading!r}"
+        assert found.start() > starts[-1], f"{matrix.heading!r} comes before the part it should follow"
+        starts.append(found.start())
+    ends = [*starts[1:], len(text)]
+    return {matrix.name: text[start:end] for matrix, start, end in zip(ALL, starts, ends, strict=True)}
+
+
 def part(matrix: Matrix) -> str:
     """The text of FINDINGS.md that describes ``matrix``."""
-    assert RECIPE_HEADING in document(), f"FINDINGS.md has no heading {RECIPE_HEADING!r}"
-    committed, recipes = document().split(RECIPE_HEADING, 1)
-    return committed if matrix is COMMITTED else recipes
+    return parts()[matrix.name]
 
 
 @cache
@@ -163,7 +204,7 @@ def unstable() -> frozenset[Pair]:
 def sections() -> tuple[Section, ...]:
     """Every ``## F-NN:`` or ``### F-NN:`` section, up to the next heading of its level or above."""
     found = []
-    for matrix in (COMMITTED, RECIPES):
+    for matrix in ALL:
         text = part(matrix)
         for head in re.finditer(r"^(#{2,3}) (F-\d+): .+$", text, flags=re.M):
             following = re.compile(rf"^#{{2,{len(head.group(1))}}} ", flags=re.M).search(text, head.end())
@@ -175,9 +216,11 @@ def sections_of(matrix: Matrix) -> list[Section]:
     return [s for s in sections() if s.matrix is matrix]
 
 
-def by_verdict(counts: Counter[str], *, count_first: bool) -> str:
-    """``1726 fail-accepted-invalid, 37 ...`` (the introduction) or ``fail-accepted-invalid 1726, ...``."""
-    return ", ".join(f"{counts[v]} {v}" if count_first else f"{v} {counts[v]}" for v in FAILING if counts[v])
+def tally(matrix: Matrix, *, count_first: bool) -> str:
+    """The verdicts of the pairs of a matrix's findings.tsv, in the order of its failing verdicts:
+    ``1780 fail-accepted-invalid, 37 ...`` (an introduction) or ``fail-accepted-invalid 1780, ...``."""
+    counts = Counter(matrix.verdicts[(s, v)] for s, v, _ in matrix.rows)
+    return ", ".join(f"{counts[v]} {v}" if count_first else f"{v} {counts[v]}" for v in matrix.failing if counts[v])
 
 
 def breakdown(counts: Counter[str]) -> str:
@@ -212,11 +255,11 @@ def test_every_failing_pair_is_in_findings_tsv_once(matrix: Matrix) -> None:
 
 
 def test_every_finding_has_a_section_and_every_section_a_finding() -> None:
-    in_tsv = {f for matrix in (COMMITTED, RECIPES) for f in matrix.counts}
+    in_tsv = {f for matrix in ALL for f in matrix.counts}
     headed = Counter(section.finding for section in sections())
     problems = [f"{f}: {n} sections" for f, n in headed.items() if n > 1]
     problems += [f"{f}: in a findings.tsv, but without a section" for f in sorted(in_tsv - set(headed))]
-    problems += [f"{f}: has a section, but no pair in either findings.tsv" for f in sorted(set(headed) - in_tsv)]
+    problems += [f"{f}: has a section, but no pair in any findings.tsv" for f in sorted(set(headed) - in_tsv)]
     for section in sections():
         if section.finding in in_tsv and section.finding not in section.matrix.counts:
             problems.append(f"{section.finding}: described under the {section.matrix.name} matrix, which has none")
@@ -249,8 +292,8 @@ def test_the_summary_table_counts_the_tsv(matrix: Matrix) -> None:
 
 @pytest.mark.parametrize("matrix", MATRICES)
 def test_the_coverage_table_counts_the_tsv(matrix: Matrix) -> None:
-    heading = "## Coverage" if matrix is COMMITTED else "### Coverage of the recipe matrix"
-    assert heading in part(matrix), f"FINDINGS.md has no heading {heading!r}"
+    heading = matrix.coverage_heading
+    assert heading in part(matrix), f"FINDINGS.md has no heading {heading!r} in the {matrix.name} part"
     coverage = part(matrix).split(heading, 1)[1]
     rows = re.findall(r"^\| (\S+) \| (\d+) \| (.*?) ?\|$", coverage, flags=re.M)
     table = {selection_of(label): (cells, int(n)) for label, n, cells in rows}
@@ -269,8 +312,7 @@ def test_the_coverage_table_counts_the_tsv(matrix: Matrix) -> None:
         r"^(\d+) of (\d+) failing \(implementation, vector\) pairs .*? By verdict: ([^.]*)\.", coverage, re.M
     )
     assert sentence, f"no 'N of N failing ... By verdict: ...' sentence under {heading!r}"
-    n = len(matrix.rows)
-    verdicts = by_verdict(Counter(matrix.verdicts[(s, v)] for s, v, _ in matrix.rows), count_first=False)
+    n, verdicts = len(matrix.rows), tally(matrix, count_first=False)
     if sentence.groups() != (str(n), str(n), verdicts):
         problems.append(f"{sentence.group(0)!r}: {matrix.tsv.name} has {n} of {n}, by verdict {verdicts}")
     check(problems, f"coverage rows of the {matrix.name} matrix are stale")
@@ -291,12 +333,25 @@ def test_the_introduction_counts_the_committed_matrix() -> None:
     )
     assert holds, "the introduction does not say how many failing verdicts and pairs the matrix holds"
     everything = sum(1 for pair in COMMITTED.verdicts if COMMITTED.fails(*pair))
-    verdicts = by_verdict(Counter(COMMITTED.verdicts[(s, v)] for s, v, _ in COMMITTED.rows), count_first=True)
+    verdicts = tally(COMMITTED, count_first=True)
     if holds.groups() != (str(everything), str(len(COMMITTED.rows)), verdicts):
         problems.append(
             f"{holds.group(0)!r}: results.json {everything}, findings.tsv {len(COMMITTED.rows)} ({verdicts})"
         )
     check(problems, "counts in the introduction are stale")
+
+
+@pytest.mark.parametrize("matrix", LATER)
+def test_each_later_part_opens_with_the_count_of_its_matrix(matrix: Matrix) -> None:
+    holds = re.search(
+        r"^The \w+ matrix holds (\d+) failing \(implementation, vector\) pairs \(([^;)]*)[;)].*? in (\d+) findings",
+        part(matrix),
+        flags=re.M,
+    )
+    assert holds, f"the {matrix.name} part does not say how many failing pairs and findings its matrix holds"
+    counted = (str(len(matrix.rows)), tally(matrix, count_first=True), str(len(matrix.counts)))
+    problems = [] if holds.groups() == counted else [f"{holds.group(0)!r}: {matrix.tsv.name} has {counted}"]
+    check(problems, f"counts at the start of the {matrix.name} part are stale")
 
 
 @pytest.mark.parametrize("matrix", MATRICES)
