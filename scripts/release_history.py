@@ -180,7 +180,7 @@ def _requirement_order() -> Callable[[str], tuple[int, str]]:
 
 def _requirement_title(requirement: str, spec_url: str) -> str:
     known = load_index().get(requirement)
-    return f"[`{requirement}`]({requirement_url(spec_url, known.anchor)})" if known else f"`{requirement}`"
+    return f"[`{requirement}`]({requirement_url(spec_url, known)})" if known else f"`{requirement}`"
 
 
 def _named(vectors: Sequence[str]) -> str:

@@ -24,6 +24,8 @@ BUILT_IN: Final = {
     "accelerate": "safetensors_conformance.adapters.ckpt_accelerate:Loader",
     "transformers": "safetensors_conformance.adapters.ckpt_transformers:Loader",
     "transformers-sharded": "safetensors_conformance.adapters.ckpt_transformers:ShardedLoader",
+    "deepspeed": "safetensors_conformance.adapters.ckpt_deepspeed:Loader",
+    "vllm": "safetensors_conformance.adapters.ckpt_vllm:Loader",
 }
 
 
