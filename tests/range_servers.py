@@ -249,7 +249,8 @@ class Nginx:
         if not path.exists():
             return []
         found = []
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        # Only whole lines: nginx may be writing the last one while it is read.
+        for line in path.read_text(encoding="utf-8", errors="replace").split("\n")[:-1]:
             method, uri, status, asked, sent, if_range = line.split("\t")
             found.append(
                 Logged(

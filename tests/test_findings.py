@@ -1,14 +1,15 @@
 """results/FINDINGS.md and its findings.tsv files still describe the published matrices.
 
-``results/findings.tsv``, ``results/recipes/findings.tsv`` and ``results/checkpoints/findings.tsv``
-assign every failing (selection, vector) pair of ``results/results.json``,
-``results/recipes/results.json`` and ``results/checkpoints/results.json`` to a finding of
-FINDINGS.md; the pairs of ``results/unstable.txt`` are left out. FINDINGS.md describes the matrices
-in that order, one part each, every part after the first under a heading of its own. When ``make
-matrix``, ``make matrix-recipes`` or ``make matrix-checkpoints`` changes a verdict, these tests name
-what has to be revised: a pair without a finding, a finding without a section, a count, a version,
-a listed vector or a reproduce command that no longer holds. Nothing here runs an implementation;
-it reads the published files.
+``results/findings.tsv``, ``results/recipes/findings.tsv``, ``results/checkpoints/findings.tsv`` and
+``results/checkpoints-extra/findings.tsv`` assign every failing (selection, vector) pair of
+``results/results.json``, ``results/recipes/results.json``, ``results/checkpoints/results.json`` and
+``results/checkpoints-extra/results.json`` to a finding of FINDINGS.md; the pairs of
+``results/unstable.txt`` are left out. FINDINGS.md describes the matrices in that order, one part
+each, every part after the first under a heading of its own. When ``make matrix``, ``make
+matrix-recipes``, ``make matrix-checkpoints`` or ``make matrix-checkpoints-extra`` changes a verdict,
+these tests name what has to be revised: a pair without a finding, a finding without a section, a
+count, a version, a listed vector or a reproduce command that no longer holds. Nothing here runs an
+implementation; it reads the published files.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ FAILING = ("fail-accepted-invalid", "fail-rejected-valid", "fail-wrong-content",
 #: differently under other hash seeds and directory orders.
 CHECKPOINT_FAILING = (*FAILING, "fail-read-outside", "nondeterministic")
 TSV_HEADER = "selection\tvector\tfinding"
+#: The command a reproduce command runs: the harness of the project's environment, on its PATH.
+PROGRAM = "safetensors-conformance"
 FINDING_ID = re.compile(r"F-\d{2,}")
 
 Pair = tuple[str, str]
@@ -53,6 +56,8 @@ class Matrix:
     coverage_heading: str
     #: Its failing verdicts, in the order FINDINGS.md counts them.
     failing: tuple[str, ...] = FAILING
+    #: The harness its reproduce commands run: that of the environment the matrix was run in.
+    program: str = PROGRAM
 
     @cached_property
     def data(self) -> dict[str, Any]:
@@ -119,8 +124,18 @@ CHECKPOINTS = Matrix(
     "### Coverage of the checkpoint matrix",
     CHECKPOINT_FAILING,
 )
+#: DeepSpeed and vLLM, run in the environment scripts/extra-loaders.sh builds, with its harness.
+CHECKPOINTS_EXTRA = Matrix(
+    "checkpoints-extra",
+    RESULTS / "checkpoints-extra" / "results.json",
+    RESULTS / "checkpoints-extra" / "findings.tsv",
+    "## The DeepSpeed and vLLM loaders (results/checkpoints-extra/)",
+    "### Coverage of the DeepSpeed and vLLM loaders",
+    CHECKPOINT_FAILING,
+    f".venv-loaders/bin/{PROGRAM}",
+)
 #: The matrices in the order FINDINGS.md describes them.
-ALL = (COMMITTED, RECIPES, CHECKPOINTS)
+ALL = (COMMITTED, RECIPES, CHECKPOINTS, CHECKPOINTS_EXTRA)
 MATRICES = [pytest.param(matrix, id=matrix.name) for matrix in ALL]
 #: The matrices whose part follows another's and opens with a count of its own.
 LATER = [pytest.param(matrix, id=matrix.name) for matrix in ALL if matrix.heading is not None]
@@ -431,10 +446,13 @@ def test_outcome_lines_match_the_matrix(matrix: Matrix) -> None:
 def test_reproduce_commands_name_only_failing_implementations(matrix: Matrix) -> None:
     problems = []
     for section in sections_of(matrix):
-        commands = re.findall(r"^ *(safetensors-conformance run .*)$", section.body, flags=re.M)
+        # Whatever path comes before the program, so that a command of another environment is seen.
+        commands = re.findall(rf"^ *(\S*{re.escape(PROGRAM)} run .*)$", section.body, flags=re.M)
         assert commands, f"{section.finding}: no reproduce command"
         for command in dict.fromkeys(commands):  # the bug report repeats the command
             words = shlex.split(command)
+            if words[0] != matrix.program:
+                problems.append(f"{section.finding}: {command!r} does not run {matrix.program}")
             impls = [words[i + 1] for i, word in enumerate(words) if word == "--impl"]
             vectors = [words[i + 1] for i, word in enumerate(words) if word == "--vector-id"]
             if not impls or not vectors:
@@ -444,7 +462,7 @@ def test_reproduce_commands_name_only_failing_implementations(matrix: Matrix) ->
                 problems.append(f"{section.finding}: {command!r}: {unknown} are not vectors of the matrix")
             passing = [s for s in impls if not any(matrix.fails(s, v) for v in vectors)]
             problems += [f"{section.finding}: {command!r}: {s} fails none of {vectors}" for s in passing]
-    check(problems, f"reproduce commands of the {matrix.name} matrix name implementations that pass")
+    check(problems, f"reproduce commands of the {matrix.name} matrix do not reproduce its findings")
 
 
 def test_links_within_findings_md_resolve() -> None:
