@@ -105,7 +105,15 @@ def test_file_adapters_and_loaders_run_side_by_side(tmp_path: Path) -> None:
     [
         (["--impl", "ckpt:no-such-loader"], "no checkpoint loader named 'no-such-loader'"),
         (["--impl", "ckpt:reference", "--vector-id", "ckpt/no/such"], "no such vectors: ckpt/no/such"),
-        (["--impl", "ckpt:reference", "--requirement", "BUFFER-NO-OVERLAP"], "no checkpoint vectors"),
+        (
+            ["--impl", "ckpt:reference", "--requirement", "BUFFER-NO-OVERLAP"],
+            "no checkpoint vectors for ckpt:reference",
+        ),
+        # A file adapter would be certified on nothing: only checkpoint vectors are selected.
+        (
+            ["--impl", "reference", "--impl", "ckpt:reference", "--vector-id", "ckpt/valid/two-shards"],
+            "no file vectors for reference",
+        ),
     ],
 )
 def test_usage_errors(tmp_path: Path, argv: list[str], said: str) -> None:
@@ -148,3 +156,19 @@ def test_the_published_checkpoint_matrix_is_current() -> None:
         assert entry["available"], selection
     pairs = {(r["implementation"], r["vector"]) for r in document["results"]}
     assert pairs == {(s, v) for s in published for v in VECTORS}
+
+
+def test_isolation_is_said_to_apply_to_file_adapters_only(tmp_path: Path) -> None:
+    status, _, err = _cli(
+        "run", "--impl", "ckpt:reference", *_ids(CHOSEN[3]), "--isolation", "process", "--quiet", "--out", str(tmp_path)
+    )
+    assert status == 0
+    assert "--isolation process applies to file adapters; checkpoint loaders run in a worker per seed" in err
+
+
+def test_checkpoint_requirements_link_beside_a_markdown_spec(tmp_path: Path) -> None:
+    base = "https://example.org/spec/safetensors.md"
+    argv = ["run", "--impl", "ckpt:reference", *_ids(OUTSIDE[0]), "--spec-url", base, "--quiet", "--out", str(tmp_path)]
+    assert _cli(*argv)[0] == 0
+    anchor = VECTORS[OUTSIDE[0]].requirements[0].lower()
+    assert f"(https://example.org/spec/checkpoint.md#{anchor})" in (tmp_path / "results.md").read_text(encoding="utf-8")

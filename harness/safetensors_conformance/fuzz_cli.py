@@ -9,12 +9,13 @@ cannot start here). Only :func:`add_fuzz_arguments` is imported to build the par
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .options import SHARED, positive_number, whole_number
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the parser is built for every command, validate too: pathlib only to fuzz
+    from pathlib import Path
+
     from .fuzzing.campaign import Snapshot
 
 #: The options `run` has that mean the same here.
@@ -90,6 +91,7 @@ def run_fuzz(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _fuzz(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import importlib.util
     import json
+    from pathlib import Path
 
     from .adapters.registry import parse, registered
     from .fuzzing.campaign import Campaign, CampaignError, Plan

@@ -47,15 +47,8 @@ class Certification:
 
     def __init__(self, config: pytest.Config) -> None:
         from .corpus import load_corpus
-        from .corpus.checkpoints import load as load_checkpoints
         from .runner.known import NONE, KnownFailures
-        from .runner_cli import (
-            RunUsageError,
-            select_checkpoint_vectors,
-            select_vectors,
-            settings_from,
-            split_selections,
-        )
+        from .runner_cli import RunUsageError, select_all, settings_from
 
         def get(dest: str) -> Any:
             return config.getoption(dest, default=None)
@@ -65,14 +58,9 @@ class Certification:
         try:  # the same checks as `run`, reported the way pytest reports bad options
             self.settings: Settings = settings_from(get)
             self.known: KnownFailures = KnownFailures.read(Path(known)) if known else NONE
-            _, loaders = split_selections(config.getoption("impl"))
-            known_ids = {v.id for v in load_checkpoints()}
-            self.vectors: list[Vector] = select_vectors(
-                self.corpus, get, also_known=known_ids, may_be_empty=bool(loaders)
-            )
-            self.checkpoint_vectors: list[CkptVector] = select_checkpoint_vectors(get) if loaders else []
-            if loaders and not self.checkpoint_vectors:
-                raise RunUsageError("the filters select no checkpoint vectors for the ckpt: selections")
+            selected = select_all(self.corpus, get, config.getoption("impl"))
+            self.vectors: list[Vector] = selected[0]
+            self.checkpoint_vectors: list[CkptVector] = selected[1]
         except (RunUsageError, ValueError, OSError) as error:
             raise pytest.UsageError(str(error)) from None
         self.implementations: dict[str, tuple[Implementation, Description]] = {}

@@ -86,6 +86,25 @@ def split_selections(selections: list[str]) -> tuple[list[str], list[str]]:
     return [s for s in selections if s not in loaders], loaders
 
 
+def select_all(
+    corpus: Corpus, get: Callable[[str], Any], selections: list[str]
+) -> tuple[list[Vector], list[CkptVector]]:
+    """The file vectors for the file adapters and the checkpoint vectors for the ``ckpt:`` loaders
+    among ``selections``. An id of either kind is known to ``--vector-id``; a selection whose kind
+    of vector the filters leave out would be certified on nothing, which is a usage error."""
+    from .corpus.checkpoints import load as load_checkpoints
+
+    files, loaders = split_selections(selections)
+    known_ids = {v.id for v in load_checkpoints()}
+    vectors = select_vectors(corpus, get, also_known=known_ids, may_be_empty=bool(loaders))
+    if files and not vectors:
+        raise RunUsageError(f"the filters select no file vectors for {', '.join(files)} (only checkpoint vectors)")
+    checkpoint_vectors = select_checkpoint_vectors(get) if loaders else []
+    if loaders and not checkpoint_vectors:
+        raise RunUsageError(f"the filters select no checkpoint vectors for {', '.join(loaders)}")
+    return (vectors if files else []), checkpoint_vectors
+
+
 def select_checkpoint_vectors(get: Callable[[str], Any]) -> list[CkptVector]:
     """The checkpoint vectors the filter options select: ``--vector-id``, ``--requirement`` and
     ``--flag`` apply to them as to files (``--group``, ``--phase`` and the recipe options do not)."""
@@ -148,7 +167,6 @@ def settings_from(get: Callable[[str], Any], **more: Any) -> Settings:
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .corpus import load_corpus
-    from .corpus.checkpoints import load as load_checkpoints
     from .report.summary import print_summary
     from .runner.known import NONE, KnownFailures
     from .runner.run import run
@@ -157,25 +175,17 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise RunUsageError("name at least one implementation with --impl (see `safetensors-conformance adapters`)")
     check_selections(args.impl)
     corpus = load_corpus()
-    files, loaders = split_selections(args.impl)
-
-    def get(dest: str) -> Any:
-        return getattr(args, dest)
-
-    # Unknown ids are errors whichever kind of selection is run; an id of either kind is known.
-    known_ids = {v.id for v in load_checkpoints()}
-    vectors = select_vectors(corpus, get, also_known=known_ids, may_be_empty=bool(loaders))
-    if not files:
-        vectors = []
-    checkpoint_vectors = select_checkpoint_vectors(get) if loaders else []
-    if loaders and not checkpoint_vectors:
-        raise RunUsageError("the filters select no checkpoint vectors for the ckpt: selections")
+    vectors, checkpoint_vectors = select_all(corpus, lambda dest: getattr(args, dest), args.impl)
     known = KnownFailures.read(Path(args.known_failures)) if args.known_failures else NONE
     settings = settings_from(lambda dest: getattr(args, dest), isolation=args.isolation, jobs=args.jobs)
     folder = Path(args.out)
 
     def notice(text: str) -> None:
         print(text, file=err)
+
+    if checkpoint_vectors and args.isolation != "worker":
+        # Their seeds are properties of a process: they never run in this one, nor one per vector.
+        notice(f"--isolation {args.isolation} applies to file adapters; checkpoint loaders run in a worker per seed")
 
     try:
         if args.quiet:

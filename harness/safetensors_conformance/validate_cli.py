@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
     from multiprocessing.context import BaseContext
 
+    from .checkpoint.validate import CheckpointReport
     from .format.violations import Violation
     from .spec import Requirement
 
@@ -157,10 +158,8 @@ def validate_input(item: Input, *, as_json: bool) -> Outcome:
         entries.extend(found.results)
         # Its other *.safetensors files are still files to check.
         entries.extend(_check_file(file, file, None, as_json, out, err) for file in found.files)
-    elif item.kind == INDEX:
+    elif item.kind in (INDEX, URL_INDEX):
         entries.append(_check_index(item, as_json, out, err))
-    elif item.kind == URL_INDEX:
-        entries.append(_check_index_url(item, as_json, out, err))
     elif item.kind == URL:
         from .remote import check_url
 
@@ -203,47 +202,33 @@ def _check_file(
 
 
 def _check_index(item: Input, as_json: bool, out: TextIO, err: TextIO) -> dict[str, object]:
-    """The checkpoint of one index file, reported as ``validate DIR`` reports it."""
-    from .checkpoint.validate import check_checkpoint
+    """The checkpoint of one index, local or behind a URL (its shards then read by range
+    requests), reported as ``validate DIR`` reports a checkpoint."""
     from .checkpoint_cli import print_report as print_checkpoint
     from .checkpoint_cli import report_json as checkpoint_json
 
-    directory = item.shown
+    report: CheckpointReport | None = None
     try:
-        report = check_checkpoint(directory, index=os.path.basename(item.path))
-    except OSError as error:
+        if item.kind == URL_INDEX:
+            from .remote import check_checkpoint_url
+
+            report = check_checkpoint_url(item.path)
+        else:
+            from .checkpoint.validate import check_checkpoint
+
+            report = check_checkpoint(item.shown, index=os.path.basename(item.path))
+    except OSError as error:  # RemoteError too: the server, the network, a lying size
         problem = error.strerror or str(error)
     except Exception as error:  # a bug in the validator: exit 2, and say which index showed it
         problem = f"internal error: {type(error).__name__}: {error}"
-    else:
+    if report is not None:
         if not as_json:
-            print_checkpoint(directory, report, out)
-        return checkpoint_json(directory, report)
+            print_checkpoint(item.shown, report, out)
+        return checkpoint_json(item.shown, report)
     # Unreadable: named as given, as an unreadable file is.
     if not as_json:
         err.write(f"ERROR {terminal(item.path)}: {terminal(problem)}\n")
     return _error_entry(item.path, problem)
-
-
-def _check_index_url(item: Input, as_json: bool, out: TextIO, err: TextIO) -> dict[str, object]:
-    """The checkpoint of an index behind a URL, its shards read by range requests."""
-    from .checkpoint_cli import print_report as print_checkpoint
-    from .checkpoint_cli import report_json as checkpoint_json
-    from .remote import check_checkpoint_url
-
-    try:
-        report = check_checkpoint_url(item.path)
-    except OSError as error:  # RemoteError: the server, the network, a lying size
-        problem = error.strerror or str(error)
-    except Exception as error:  # a bug in the validator: exit 2, and say which index showed it
-        problem = f"internal error: {type(error).__name__}: {error}"
-    else:
-        if not as_json:
-            print_checkpoint(item.shown, report, out)
-        return checkpoint_json(item.shown, report)
-    if not as_json:
-        err.write(f"ERROR {terminal(item.shown)}: {terminal(problem)}\n")
-    return _error_entry(item.shown, problem)
 
 
 def _error_entry(shown: str, problem: str) -> dict[str, object]:

@@ -50,8 +50,10 @@ def requirement_url(base: str, requirement: Requirement) -> str:
     """The link to one requirement under ``base`` (the file format's page or URL; ``#anchor`` is
     appended); a checkpoint requirement links to :data:`CHECKPOINT_PAGE` beside it."""
     if requirement.document == CHECKPOINT_SPEC_FILE[1]:
-        folder, slash, _ = base.rpartition("/")
-        base = f"{folder}{slash}{CHECKPOINT_PAGE}"
+        # Beside the file format's page: this project's HTML page, or the Markdown source when
+        # the reports link to a copy of spec/ (``.../spec/safetensors.md``).
+        folder, slash, page = base.rpartition("/")
+        base = f"{folder}{slash}{CHECKPOINT_SPEC_FILE[1] if page.endswith('.md') else CHECKPOINT_PAGE}"
     return f"{base}#{requirement.anchor}"
 
 

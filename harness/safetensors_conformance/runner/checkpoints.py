@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -77,14 +77,11 @@ def run_checkpoints(
     *,
     seeds: Sequence[int] = DEFAULT_SEEDS,
     folder: Path | None = None,
-    progress: Callable[[int], None] | None = None,
 ) -> tuple[Description, list[Result]]:
     """Every vector under every seed; one result per vector (none when the loader is unavailable).
 
-    ``selection`` is what the results are recorded under (``ckpt:NAME`` or ``NAME``);
-    ``progress(runs_done)`` hears of each run of each vector (``len(seeds) * len(vectors)`` in all).
+    ``selection`` is what the results are recorded under (``ckpt:NAME`` or ``NAME``).
     """
-    done = 0
     runs: dict[str, list[Run]] = {v.id: [] for v in vectors}
     description: Description | None = None
     with tempfile.TemporaryDirectory(prefix="ckpt-run-") as scratch:
@@ -108,9 +105,6 @@ def run_checkpoints(
                         outcome = session.load(str(directory), settings.timeout)
                         seconds = time.perf_counter() - began
                         runs[vector.id].append(Run(seed, outcome, canary.touched(), seconds))
-                        done += 1
-                        if progress is not None:
-                            progress(done)
             finally:
                 session.close()
     assert description is not None
